@@ -1,0 +1,105 @@
+#include "broker/flusher.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+
+namespace wharf::broker {
+
+Flusher::Flusher(asio::io_context& io, int64_t interval_ms, uint64_t flush_bytes)
+    : io_(io), interval_ms_(interval_ms), flush_bytes_(flush_bytes), timer_(io) {
+  worker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "flusher");
+    worker_loop();
+  });
+}
+
+Flusher::~Flusher() { stop(); }
+
+void Flusher::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  timer_.cancel();
+}
+
+void Flusher::dirty(const std::shared_ptr<Partition>& p, size_t bytes, bool urgent) {
+  if (std::find(dirty_.begin(), dirty_.end(), p) == dirty_.end()) dirty_.push_back(p);
+  dirty_bytes_ += bytes;
+  if (urgent || dirty_bytes_ >= flush_bytes_) {
+    start_round();
+  } else if (!timer_armed_) {
+    timer_armed_ = true;
+    timer_.expires_after(std::chrono::milliseconds(interval_ms_));
+    timer_.async_wait([this](const asio::error_code& ec) {
+      timer_armed_ = false;
+      if (!ec) start_round();
+    });
+  }
+}
+
+void Flusher::start_round() {
+  if (in_flight_) { again_ = true; return; }
+  if (dirty_.empty()) return;
+  std::vector<Item> items;
+  for (auto& p : dirty_) {
+    if (p->closed()) continue;
+    auto job = p->log().begin_flush();
+    items.push_back(Item{p, std::move(job)});
+  }
+  dirty_.clear();
+  dirty_bytes_ = 0;
+  if (items.empty()) return;
+  in_flight_ = true;
+  {
+    std::lock_guard lk(mu_);
+    work_ = std::move(items);
+    has_work_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Flusher::worker_loop() {
+  for (;;) {
+    std::vector<Item> items;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return has_work_ || stopping_; });
+      if (!has_work_ && stopping_) return;
+      items = std::move(work_);
+      work_.clear();
+      has_work_ = false;
+    }
+    std::vector<status> results;
+    results.reserve(items.size());
+    for (auto& it : items) results.push_back(it.job.empty() ? status{} : storage::Log::run_flush(it.job));
+    asio::post(io_, [this, items = std::move(items), results = std::move(results)]() mutable {
+      for (size_t i = 0; i < items.size(); ++i) {
+        auto& p = items[i].partition;
+        if (p->closed()) continue;
+        if (results[i].ok()) p->log().end_flush(items[i].job);
+        p->on_flushed(results[i]);
+      }
+      in_flight_ = false;
+      if (again_) { again_ = false; start_round(); }
+    });
+  }
+}
+
+void Flusher::flush_all_sync() {
+  for (auto& p : dirty_) {
+    if (p->closed()) continue;
+    auto job = p->log().begin_flush();
+    auto st = job.empty() ? status{} : storage::Log::run_flush(job);
+    if (st.ok()) p->log().end_flush(job);
+    p->on_flushed(st);
+  }
+  dirty_.clear();
+  dirty_bytes_ = 0;
+}
+
+}  // namespace wharf::broker

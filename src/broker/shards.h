@@ -1,0 +1,67 @@
+// Shards: one thread per core, each running its own asio::io_context.
+//
+// Every partition, group and connection is owned by exactly one shard and
+// touched only on that shard's thread. Work for another shard is posted to its
+// io_context (message passing); asio's per-context queue keeps posts from one
+// thread to another in FIFO order, which the produce path relies on to keep
+// a connection's appends to one partition in order.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "base/ids.h"
+
+namespace wharf::broker {
+
+class Shards {
+ public:
+  explicit Shards(unsigned count);
+  ~Shards();
+  Shards(const Shards&) = delete;
+  Shards& operator=(const Shards&) = delete;
+
+  unsigned count() const { return unsigned(ctx_.size()); }
+  asio::io_context& io(ShardId s) { return *ctx_[s.value]; }
+
+  // Starts one thread per shard. Shard 0 runs on a new thread too.
+  void start();
+  // Stops every io_context and joins the threads. Pending posts are dropped.
+  void stop();
+
+  // The shard whose thread is calling, or ShardId(~0) off shard threads.
+  static ShardId current();
+  static bool on(ShardId s) { return current() == s; }
+
+  template <class F>
+  void post(ShardId target, F&& f) {
+    asio::post(io(target), std::forward<F>(f));
+  }
+
+  // Runs `f` now if the caller is on `target`, else posts it there.
+  template <class F>
+  void run_at(ShardId target, F&& f) {
+    if (on(target)) f(); else post(target, std::forward<F>(f));
+  }
+
+  // Runs `work` on `target`, then `then(result)` back on the calling shard.
+  // REQUIRES: called on a shard thread.
+  template <class Work, class Then>
+  void call(ShardId target, Work work, Then then) {
+    ShardId origin = current();
+    post(target, [this, origin, work = std::move(work), then = std::move(then)]() mutable {
+      auto r = work();
+      post(origin, [then = std::move(then), r = std::move(r)]() mutable { then(std::move(r)); });
+    });
+  }
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> ctx_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace wharf::broker
