@@ -4,6 +4,7 @@
 #include "base/logging.h"
 #include "kafka/handlers.h"
 #include "kafka/protocol/generated/api_keys.h"
+#include "kafka/protocol/generated/api_versions.h"
 #include "kafka/request.h"
 
 namespace wharf::kafka {

@@ -81,7 +81,7 @@ void handle(const RequestPtr& req) {
     return;
   }
   p->groups_left = int(by_shard.size());
-  ShardId origin = Shards::current();
+  ShardId origin = broker::Shards::current();
   auto& shards = b.shards();
   for (auto& [shard, items_in] : by_shard) {
     // Topic names are looked up on the owner shard; keep them with the items.
