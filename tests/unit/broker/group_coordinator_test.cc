@@ -397,6 +397,62 @@ TEST_F(GroupCoordinatorTest, ProtocolSelectedByVoteAndInconsistentRejected) {
   EXPECT_EQ(coord->describe_group("g").state, "Stable");
 }
 
+TEST_F(GroupCoordinatorTest, FollowerRejoinWithSameMetadataKeepsGeneration) {
+  auto joins = join_all({jreq(), jreq()});
+  sync_all(joins);
+  const JoinResult& follower = joins[0].member_id == joins[0].leader ? joins[1] : joins[0];
+  JoinResult same = join(jreq(follower.member_id));
+  EXPECT_EQ(same.error, GroupError::NONE);
+  EXPECT_EQ(same.generation_id, 1);
+  EXPECT_TRUE(same.members.empty());
+  EXPECT_EQ(coord->describe_group("g").state, "Stable");
+  // Changed subscription metadata: rebalance.
+  auto changed = join_async(jreq(follower.member_id, {{"range", "new-topics"}}));
+  run_for(5ms);
+  EXPECT_EQ(coord->describe_group("g").state, "PreparingRebalance");
+  const JoinResult& leader = &follower == &joins[0] ? joins[1] : joins[0];
+  EXPECT_EQ(coord->heartbeat("g", 1, leader.member_id), GroupError::REBALANCE_IN_PROGRESS);
+  JoinResult l = join(jreq(leader.member_id));
+  ASSERT_TRUE(run_until([&] { return changed.ready(); }));
+  EXPECT_EQ(l.generation_id, 2);
+  ASSERT_EQ(l.members.size(), 2u);
+  bool saw_new = false;
+  for (auto& m : l.members) saw_new |= m.metadata == "new-topics";
+  EXPECT_TRUE(saw_new);
+}
+
+TEST_F(GroupCoordinatorTest, SyncErrorsAndWaitersFailedByRebalance) {
+  auto joins = join_all({jreq(), jreq()});
+  const JoinResult& leader = joins[0].member_id == joins[0].leader ? joins[0] : joins[1];
+  const JoinResult& follower = &leader == &joins[0] ? joins[1] : joins[0];
+  JoinResult stale = follower;
+  stale.generation_id = 0;
+  auto bad = sync_async(stale);
+  auto waiting = sync_async(follower);
+  ASSERT_TRUE(run_until([&] { return bad.ready(); }));
+  EXPECT_EQ(bad.get().error, GroupError::ILLEGAL_GENERATION);
+  EXPECT_FALSE(waiting.ready());
+  // The leader leaves before syncing: the waiting follower must rejoin.
+  coord->leave("g", {{leader.member_id, std::nullopt}});
+  ASSERT_TRUE(run_until([&] { return waiting.ready(); }));
+  EXPECT_EQ(waiting.get().error, GroupError::REBALANCE_IN_PROGRESS);
+  auto again = sync_async(follower);
+  ASSERT_TRUE(run_until([&] { return again.ready(); }));
+  EXPECT_EQ(again.get().error, GroupError::REBALANCE_IN_PROGRESS);
+  JoinResult alone = join(jreq(follower.member_id));
+  EXPECT_EQ(alone.generation_id, 2);
+  EXPECT_EQ(alone.leader, follower.member_id);
+}
+
+TEST_F(GroupCoordinatorTest, GroupMaxSize) {
+  cfg.max_group_size = 2;
+  reopen();
+  auto joins = join_all({jreq(), jreq(), jreq()});
+  int full = 0;
+  for (auto& j : joins) full += j.error == GroupError::GROUP_MAX_SIZE_REACHED;
+  EXPECT_EQ(full, 1);
+}
+
 TEST_F(GroupCoordinatorTest, RequestValidation) {
   auto r = jreq();
   r.session_timeout_ms = 1;
