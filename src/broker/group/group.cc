@@ -24,7 +24,7 @@ const std::string* Member::metadata_for(std::string_view protocol) const {
 }
 
 Member* Group::find(std::string_view member_id) const {
-  auto it = members.find(std::string(member_id));
+  auto it = members.find(member_id);
   return it == members.end() ? nullptr : it->second.get();
 }
 

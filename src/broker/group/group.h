@@ -66,10 +66,10 @@ struct Group {
   std::optional<std::string> protocol_name;  // chosen at each join completion
   std::string leader;                        // member id; empty if no members
 
-  std::map<std::string, std::unique_ptr<Member>> members;  // by member id
-  std::map<std::string, std::string> static_members;       // instance id -> member id
+  std::map<std::string, std::unique_ptr<Member>, std::less<>> members;  // by member id
+  std::map<std::string, std::string, std::less<>> static_members;       // instance id -> member id
   // Member ids handed out with MEMBER_ID_REQUIRED, awaiting their second join.
-  std::map<std::string, std::unique_ptr<asio::steady_timer>> pending;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>, std::less<>> pending;
 
   // Join phase (PreparingRebalance): fires at the rebalance timeout or at the
   // end of the initial delay. Stale handlers compare join_epoch.
