@@ -542,6 +542,19 @@ TEST_F(GroupCoordinatorTest, OffsetsSurviveReload) {
   EXPECT_EQ(groups[0].state, "Empty");
 }
 
+TEST_F(GroupCoordinatorTest, CommitIsInTheFileBeforeTheCallback) {
+  // What a kill -9 right after the callback would leave: the file as written,
+  // without shutdown's flush or close. Read it with a second, independent log.
+  Slot<CommitResult> s;
+  coord->commit_offsets({"crash", -1, "", std::nullopt, {{"t", 0, 77}}}, s.cb());
+  ASSERT_TRUE(run_until([&] { return s.ready(); }));
+  auto copy = OffsetLog::open(dir.path + "/__consumer_offsets",
+                              GroupCoordinator::group_bucket("crash"));
+  ASSERT_TRUE(copy.ok());
+  ASSERT_NE((*copy)->find("crash"), nullptr);
+  EXPECT_EQ((*copy)->find("crash")->at({"t", 0}).offset, 77);
+}
+
 TEST_F(GroupCoordinatorTest, DeleteGroup) {
   EXPECT_EQ(coord->delete_group("g"), GroupError::GROUP_ID_NOT_FOUND);
   JoinResult j = join(jreq());
