@@ -11,6 +11,7 @@
 #include <future>
 
 #include "base/logging.h"
+#include "broker/group/group_coordinator.h"
 
 namespace wharf::broker {
 
@@ -47,13 +48,33 @@ auto run_blocking(Shards& shards, ShardId s, F fn) -> decltype(fn()) {
   return fut.get();
 }
 
+group::GroupConfig group_config(const BrokerConfig& c) {
+  group::GroupConfig g;
+  g.initial_rebalance_delay_ms = c.group_initial_rebalance_delay_ms;
+  g.min_session_timeout_ms = c.group_min_session_timeout_ms;
+  g.max_session_timeout_ms = c.group_max_session_timeout_ms;
+  g.offsets_flush_interval_ms = int32_t(c.flush_interval_ms);
+  return g;
+}
+
+std::vector<uint32_t> buckets_of(ShardId s, unsigned shards) {
+  std::vector<uint32_t> b;
+  for (uint32_t k = 0; k < group::kOffsetBuckets; ++k)
+    if (k % shards == s.value) b.push_back(k);
+  return b;
+}
+
 }  // namespace
 
 struct Broker::ShardState {
-  ShardState(asio::io_context& io, const BrokerConfig& c)
-      : flusher(io, c.flush_interval_ms, c.flush_bytes), retention_timer(io), snapshot_timer(io) {}
+  ShardState(asio::io_context& io, const BrokerConfig& c, ShardId s, unsigned shards)
+      : flusher(io, c.flush_interval_ms, c.flush_bytes),
+        groups(io, c.data_dir, group_config(c), buckets_of(s, shards)),
+        retention_timer(io),
+        snapshot_timer(io) {}
   std::unordered_map<TpKey, std::shared_ptr<Partition>, TpHash> partitions;
   Flusher flusher;
+  group::GroupCoordinator groups;
   asio::steady_timer retention_timer;
   asio::steady_timer snapshot_timer;
 };
@@ -81,7 +102,10 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerConfig config, Shards& shards
   for (unsigned i = 0; i < shards.count(); ++i) {
     ShardId s(i);
     b->state_.push_back(run_blocking(shards, s, [&] {
-      return std::make_unique<ShardState>(shards.io(s), b->config_);
+      auto st = std::make_unique<ShardState>(shards.io(s), b->config_, s, shards.count());
+      auto loaded = st->groups.load();
+      if (!loaded.ok()) WLOG_ERROR("broker", "loading consumer offsets: {}", loaded.error().message);
+      return st;
     }));
   }
   st = b->open_partitions_blocking();
@@ -102,8 +126,10 @@ ShardId Broker::shard_of(std::string_view topic, int32_t partition) const {
 }
 
 ShardId Broker::group_shard(std::string_view group_id) const {
-  return ShardId(fnv1a(group_id) % shards_.count());
+  return ShardId(group::GroupCoordinator::group_bucket(group_id) % shards_.count());
 }
+
+group::GroupCoordinator& Broker::groups() { return state_[Shards::current().value]->groups; }
 
 std::shared_ptr<Partition> Broker::partition(std::string_view topic, int32_t partition) {
   auto& st = *state_[Shards::current().value];
@@ -295,6 +321,7 @@ void Broker::shutdown() {
       }
       st.partitions.clear();
       st.flusher.stop();
+      st.groups.shutdown();
       return true;
     });
   }

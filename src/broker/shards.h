@@ -58,6 +58,18 @@ class Shards {
     });
   }
 
+  // Like call(), for work that finishes later: `work(done)` runs on `target`
+  // and calls done(result) (on target's thread) whenever it completes.
+  template <class R, class Work, class Then>
+  void call_async(ShardId target, Work work, Then then) {
+    ShardId origin = current();
+    run_at(target, [this, origin, work = std::move(work), then = std::move(then)]() mutable {
+      work([this, origin, then = std::move(then)](R r) mutable {
+        run_at(origin, [then = std::move(then), r = std::move(r)]() mutable { then(std::move(r)); });
+      });
+    });
+  }
+
  private:
   std::vector<std::unique_ptr<asio::io_context>> ctx_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;

@@ -8,10 +8,14 @@ namespace wharf::kafka {
 // Defined next to each handler, with its supported version range.
 extern const Handler kProduceHandler, kFetchHandler, kListOffsetsHandler, kMetadataHandler, kApiVersionsHandler,
     kCreateTopicsHandler, kDeleteTopicsHandler, kCreatePartitionsHandler, kDescribeConfigsHandler,
-    kDescribeClusterHandler, kInitProducerIdHandler;
+    kDescribeClusterHandler, kInitProducerIdHandler, kFindCoordinatorHandler, kJoinGroupHandler, kSyncGroupHandler,
+    kHeartbeatHandler, kLeaveGroupHandler, kOffsetCommitHandler, kOffsetFetchHandler, kListGroupsHandler,
+    kDescribeGroupsHandler, kDeleteGroupsHandler;
 
 namespace {
-const std::array<const Handler*, 11> kHandlers = {
+const std::array<const Handler*, 21> kHandlers = {
+    &kFindCoordinatorHandler, &kJoinGroupHandler, &kSyncGroupHandler, &kHeartbeatHandler, &kLeaveGroupHandler,
+    &kOffsetCommitHandler, &kOffsetFetchHandler, &kListGroupsHandler, &kDescribeGroupsHandler, &kDeleteGroupsHandler,
     &kProduceHandler,      &kFetchHandler,         &kListOffsetsHandler,    &kMetadataHandler,
     &kApiVersionsHandler,  &kCreateTopicsHandler,  &kDeleteTopicsHandler,   &kInitProducerIdHandler,
     &kDescribeConfigsHandler, &kCreatePartitionsHandler, &kDescribeClusterHandler,
