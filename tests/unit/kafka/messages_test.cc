@@ -254,9 +254,10 @@ TEST(RoundTrip, FetchResponseWithMemAndFileSlice) {
     EXPECT_EQ(op.last_stable_offset, 990);
     ASSERT_TRUE(op.aborted_transactions.has_value());
     EXPECT_EQ((*op.aborted_transactions)[0].producer_id, 77);
-    EXPECT_EQ(op.diverging_epoch, p.diverging_epoch);
-    EXPECT_EQ(op.current_leader, p.current_leader);
-    EXPECT_EQ(op.preferred_read_replica, p.preferred_read_replica);
+    const auto& pin = resp.responses[0].partitions[0];  // p was invalidated by emplace_back
+    EXPECT_EQ(op.diverging_epoch, pin.diverging_epoch);
+    EXPECT_EQ(op.current_leader, pin.current_leader);
+    EXPECT_EQ(op.preferred_read_replica, pin.preferred_read_replica);
     EXPECT_TRUE(out.responses[0].partitions[1].records.is_null);
     EXPECT_EQ(out.session_id, resp.session_id);
 
