@@ -1,0 +1,104 @@
+#include "broker/partition.h"
+
+#include <gtest/gtest.h>
+
+#include "../storage/test_util.h"
+
+namespace wharf::broker {
+
+using storage::testing::make_batch;
+using storage::testing::TempDir;
+
+namespace {
+std::shared_ptr<Partition> open_partition(const std::string& dir) {
+  auto p = Partition::open(storage::Env::posix(), dir, "t", 0, storage::LogConfig{}, 1 << 20);
+  EXPECT_TRUE(p.ok());
+  return p.ok() ? *p : nullptr;
+}
+}  // namespace
+
+TEST(Partition, AppendsAndAssignsOffsets) {
+  TempDir d;
+  auto p = open_partition(d.sub("t-0"));
+  auto b1 = make_batch(3, 1000, 1002);
+  auto b2 = make_batch(2, 1003, 1004);
+  auto r1 = p->append(b1, 0);
+  auto r2 = p->append(b2, 0);
+  EXPECT_EQ(r1.err, Errc::kOk);
+  EXPECT_EQ(r1.base_offset, 0);
+  EXPECT_EQ(r2.base_offset, 3);
+  EXPECT_EQ(p->log().end_offset().value, 5);
+}
+
+TEST(Partition, RejectsCorruptAndOversizedBatches) {
+  TempDir d;
+  auto p = Partition::open(storage::Env::posix(), d.sub("t-0"), "t", 0, storage::LogConfig{}, 200);
+  ASSERT_TRUE(p.ok());
+  auto bad = make_batch(1, 1, 1);
+  bad.back() ^= 1;  // CRC no longer matches
+  EXPECT_EQ((*p)->append(bad, 0).err, Errc::kCorrupt);
+  auto big = make_batch(20, 1, 1, 50);
+  EXPECT_EQ((*p)->append(big, 0).err, Errc::kMessageTooLarge);
+  EXPECT_EQ((*p)->log().end_offset().value, 0);
+}
+
+TEST(Partition, IdempotentDuplicatesAreDroppedAcrossRestart) {
+  TempDir d;
+  {
+    auto p = open_partition(d.sub("t-0"));
+    auto b = make_batch(5, 1, 1, 20, /*pid=*/42, /*seq=*/0);
+    EXPECT_EQ(p->append(b, 0).base_offset, 0);
+    auto again = make_batch(5, 1, 1, 20, 42, 0);
+    auto dup = p->append(again, 0);
+    EXPECT_EQ(dup.err, Errc::kOk);
+    EXPECT_EQ(dup.base_offset, 0);   // acknowledged with the original offset
+    EXPECT_EQ(dup.last_offset, -1);  // nothing new written
+    auto gap = make_batch(1, 1, 1, 20, 42, 9);
+    EXPECT_EQ(p->append(gap, 0).err, Errc::kOutOfOrderSequence);
+    // No clean close: producer state must come back from the log itself.
+    auto job = p->log().begin_flush();
+    ASSERT_TRUE(storage::Log::run_flush(job).ok());
+  }
+  auto p = open_partition(d.sub("t-0"));
+  auto again = make_batch(5, 1, 1, 20, 42, 0);
+  auto dup = p->append(again, 0);
+  EXPECT_EQ(dup.base_offset, 0);
+  EXPECT_EQ(p->log().end_offset().value, 5);
+  auto next = make_batch(2, 1, 1, 20, 42, 5);
+  EXPECT_EQ(p->append(next, 0).base_offset, 5);
+}
+
+TEST(Partition, DataWaitersFireOnceOnAppendAndExpiredOnesAreSkipped) {
+  TempDir d;
+  auto p = open_partition(d.sub("t-0"));
+  auto alive = std::make_shared<int>(0);
+  int fired = 0, dead_fired = 0;
+  p->add_data_waiter(alive, [&] { ++fired; });
+  {
+    auto gone = std::make_shared<int>(0);
+    p->add_data_waiter(gone, [&] { ++dead_fired; });
+  }
+  auto b = make_batch(1, 1, 1);
+  p->append(b, 0);
+  auto b2 = make_batch(1, 1, 1);
+  p->append(b2, 0);
+  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(dead_fired, 0);
+}
+
+TEST(Partition, DurableWaitersFireAfterFlush) {
+  TempDir d;
+  auto p = open_partition(d.sub("t-0"));
+  auto b = make_batch(3, 1, 1);
+  auto r = p->append(b, 0);
+  bool done = false;
+  p->wait_durable(r.last_offset, [&](status st) { done = st.ok(); });
+  EXPECT_FALSE(done);
+  auto job = p->log().begin_flush();
+  ASSERT_TRUE(storage::Log::run_flush(job).ok());
+  p->log().end_flush(job);
+  p->on_flushed(status{});
+  EXPECT_TRUE(done);
+}
+
+}  // namespace wharf::broker
