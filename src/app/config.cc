@@ -142,7 +142,8 @@ std::string default_toml() {
       section = sec;
     }
     std::string v = k.get(def);
-    bool numeric = !v.empty() && (std::isdigit((unsigned char)v[0]) || v[0] == '-');
+    int64_t ignored;
+    bool numeric = parse_int(v, &ignored);
     bool boolean = v == "true" || v == "false";
     os << "# " << k.help << "\n" << name << " = " << (numeric || boolean ? v : "\"" + v + "\"") << "\n";
   }
