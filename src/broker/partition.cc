@@ -1,5 +1,7 @@
 #include "broker/partition.h"
 
+#include <unistd.h>
+
 #include "base/logging.h"
 #include "storage/record_batch.h"
 
@@ -126,6 +128,29 @@ void Partition::on_flushed(const status& st) {
     durable_waiters_.erase(durable_waiters_.begin());
     cb(status{});
   }
+}
+
+std::pair<int64_t, int64_t> Partition::offset_for_time(int64_t ts) const {
+  auto o = log_->offset_for_timestamp(ts);
+  if (!o) return {-1, -1};
+  auto rr = log_->read(*o, 1, true);
+  if (!rr.ok() || rr->slices.empty()) return {o->value, -1};
+  auto& s = rr->slices.front();
+  std::vector<uint8_t> buf(s.len);
+  if (::pread(s.fd, buf.data(), s.len, s.pos) != ssize_t(s.len)) return {o->value, -1};
+  // The slice may hold several batches; look through them in order.
+  std::span<const uint8_t> rest(buf);
+  while (rest.size() >= storage::batch_layout::kHeaderSize) {
+    auto h = storage::parse_batch_header(rest);
+    if (!h.ok() || h->total_size() > rest.size()) break;
+    auto batch = rest.subspan(0, h->total_size());
+    if (h->max_timestamp >= ts) {
+      if (auto r = storage::first_record_at_or_after(batch, ts)) return {r->offset, r->timestamp};
+      return {h->base_offset, h->max_timestamp};
+    }
+    rest = rest.subspan(h->total_size());
+  }
+  return {o->value, -1};
 }
 
 status Partition::save_producer_snapshot() {

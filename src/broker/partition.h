@@ -54,6 +54,11 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // Called by the shard's Flusher after end_flush().
   void on_flushed(const status& st);
 
+  // ListOffsets by time: the first record with timestamp >= ts, as
+  // {offset, timestamp}; {-1, -1} when there is none. Exact for uncompressed
+  // batches; for a compressed batch, its base offset and max timestamp.
+  std::pair<int64_t, int64_t> offset_for_time(int64_t ts) const;
+
   // Producer state snapshot at <dir>/producers.snapshot.
   status save_producer_snapshot();
   // Retention; returns segments deleted.

@@ -90,3 +90,42 @@ void update_batch_crc(std::span<uint8_t> batch) {
 }
 
 }  // namespace wharf::storage
+
+namespace wharf::storage {
+
+namespace {
+// Kafka record fields are zigzag varints.
+bool read_varlong(std::span<const uint8_t> b, size_t* pos, int64_t* out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*pos >= b.size()) return false;
+    uint8_t c = b[(*pos)++];
+    v |= uint64_t(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *out = int64_t(v >> 1) ^ -int64_t(v & 1);
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+std::optional<RecordPosition> first_record_at_or_after(std::span<const uint8_t> batch, int64_t ts) {
+  auto h = parse_batch_header(batch);
+  if (!h.ok() || (h->attributes & kAttrCompressionMask) != 0) return std::nullopt;
+  size_t pos = batch_layout::kHeaderSize;
+  size_t end = std::min(batch.size(), size_t(h->total_size()));
+  for (int32_t i = 0; i < h->records_count && pos < end; ++i) {
+    int64_t len, ts_delta, off_delta;
+    if (!read_varlong(batch, &pos, &len) || len < 0 || pos + size_t(len) > end) return std::nullopt;
+    size_t next = pos + size_t(len);
+    ++pos;  // attributes
+    if (!read_varlong(batch, &pos, &ts_delta) || !read_varlong(batch, &pos, &off_delta)) return std::nullopt;
+    int64_t rts = h->base_timestamp + ts_delta;
+    if (rts >= ts) return RecordPosition{h->base_offset + off_delta, rts};
+    pos = next;
+  }
+  return std::nullopt;
+}
+
+}  // namespace wharf::storage

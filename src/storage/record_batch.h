@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -125,5 +126,19 @@ void set_base_offset(std::span<uint8_t> batch, int64_t base_offset);
 
 // Recomputes and stores the CRC (for tools and tests that build batches).
 void update_batch_crc(std::span<uint8_t> batch);
+
+}  // namespace wharf::storage
+
+namespace wharf::storage {
+
+// For an uncompressed batch: the offset and timestamp of the first record
+// whose timestamp is >= ts (ListOffsets by time). nullopt when the batch is
+// compressed (the caller falls back to the batch's base offset), malformed,
+// or has no such record.
+struct RecordPosition {
+  int64_t offset;
+  int64_t timestamp;
+};
+std::optional<RecordPosition> first_record_at_or_after(std::span<const uint8_t> batch, int64_t ts);
 
 }  // namespace wharf::storage

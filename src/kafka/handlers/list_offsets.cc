@@ -71,9 +71,9 @@ void handle(const RequestPtr& req) {
             } else if (j.timestamp == -1 || j.timestamp == -3) {
               j.offset = log.end_offset().value;
             } else {
-              auto o = log.offset_for_timestamp(j.timestamp);
-              j.offset = o ? o->value : log.end_offset().value;
-              if (o) j.ts = j.timestamp;
+              auto [off, ts] = part->offset_for_time(j.timestamp);
+              j.offset = off;
+              j.ts = ts;
             }
           }
           return std::move(jobs);

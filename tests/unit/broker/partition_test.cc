@@ -102,3 +102,55 @@ TEST(Partition, DurableWaitersFireAfterFlush) {
 }
 
 }  // namespace wharf::broker
+
+namespace wharf::broker {
+
+// Builds an uncompressed batch whose records carry real varint headers with
+// the given timestamp deltas (storage tests use opaque bodies instead).
+static std::vector<uint8_t> batch_with_timestamps(int64_t base_ts, const std::vector<int64_t>& deltas) {
+  using namespace storage::batch_layout;
+  auto zz = [](std::vector<uint8_t>& o, int64_t v) {
+    uint64_t u = (uint64_t(v) << 1) ^ uint64_t(v >> 63);
+    while (u >= 0x80) { o.push_back(uint8_t(u | 0x80)); u >>= 7; }
+    o.push_back(uint8_t(u));
+  };
+  std::vector<uint8_t> recs;
+  for (size_t i = 0; i < deltas.size(); ++i) {
+    std::vector<uint8_t> body;
+    body.push_back(0);              // attributes
+    zz(body, deltas[i]);            // timestamp delta
+    zz(body, int64_t(i));           // offset delta
+    zz(body, -1);                   // null key
+    zz(body, 1);                    // value length
+    body.push_back('v');
+    zz(body, 0);                    // no headers
+    zz(recs, int64_t(body.size()));
+    recs.insert(recs.end(), body.begin(), body.end());
+  }
+  int64_t max_ts = base_ts;
+  for (auto d : deltas) max_ts = std::max(max_ts, base_ts + d);
+  auto b = storage::testing::make_batch(int32_t(deltas.size()), base_ts, max_ts, 0);
+  b.resize(kHeaderSize);
+  b.insert(b.end(), recs.begin(), recs.end());
+  store_be32(b.data() + kBatchLength, uint32_t(b.size() - kLogOverhead));
+  storage::update_batch_crc(b);
+  return b;
+}
+
+TEST(Partition, OffsetForTimeFindsTheRecordInsideABatch) {
+  TempDir d;
+  auto p = Partition::open(storage::Env::posix(), d.sub("t-0"), "t", 0, storage::LogConfig{}, 1 << 20);
+  ASSERT_TRUE(p.ok());
+  auto b1 = batch_with_timestamps(1000, {0, 10, 20});    // offsets 0..2 at 1000, 1010, 1020
+  auto b2 = batch_with_timestamps(2000, {0, 5});         // offsets 3..4 at 2000, 2005
+  ASSERT_EQ((*p)->append(b1, 0).err, Errc::kOk);
+  ASSERT_EQ((*p)->append(b2, 0).err, Errc::kOk);
+  EXPECT_EQ((*p)->offset_for_time(0), std::make_pair(int64_t(0), int64_t(1000)));
+  EXPECT_EQ((*p)->offset_for_time(1005), std::make_pair(int64_t(1), int64_t(1010)));
+  EXPECT_EQ((*p)->offset_for_time(1020), std::make_pair(int64_t(2), int64_t(1020)));
+  EXPECT_EQ((*p)->offset_for_time(1500), std::make_pair(int64_t(3), int64_t(2000)));
+  EXPECT_EQ((*p)->offset_for_time(2003), std::make_pair(int64_t(4), int64_t(2005)));
+  EXPECT_EQ((*p)->offset_for_time(3000), std::make_pair(int64_t(-1), int64_t(-1)));
+}
+
+}  // namespace wharf::broker
