@@ -23,9 +23,13 @@
 namespace {
 
 void raise_fd_limit() {
-  // Every segment keeps its files open; many partitions need many fds.
+  // Every segment keeps its .log open; many partitions need many fds. Ask for
+  // up to 1M (root may raise the hard limit), else take the hard limit.
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlimit want{1 << 20, 1 << 20};
+  if (rl.rlim_max < want.rlim_max && setrlimit(RLIMIT_NOFILE, &want) == 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }

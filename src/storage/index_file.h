@@ -2,7 +2,9 @@
 // memory and mirrored to a plain file by appending (no mmap, no
 // preallocation). New entries are buffered and written in one append by
 // write_pending() (the log calls it from begin_flush(), on roll and on
-// close), so the hot path makes no index syscalls. The file is a hint: on
+// close), so the hot path makes no index syscalls. The file is opened only
+// while it is written or synced, so a partition costs one descriptor (its
+// .log) and 10,000 partitions fit in an ordinary fd limit. The file is a hint: on
 // recovery the entries are checked against the .log and the tail rebuilt, so
 // index files are fdatasync'ed only when their segment is rolled or closed.
 //
@@ -54,19 +56,21 @@ class IndexFile {
     return {};
   }
 
-  // Opens the file for appending and cuts it to the persisted entries (drops
-  // a partial trailing entry and anything truncate_to() removed).
+  // Makes this the index of the active segment: later write_pending() calls
+  // append to `path`. Cuts the file to the persisted entries (drops a partial
+  // trailing entry and anything truncate_to() removed).
   status open_for_append(Env* env, const std::string& path) {
+    env_ = env;
+    path_ = path;
     auto f = env->open_append(path);
     if (!f.ok()) return f.error();
-    file_ = std::move(*f);
-    auto sz = file_->size();
+    auto sz = (*f)->size();
     if (!sz.ok()) return sz.error();
     if (*sz != persisted_ * E::kSize) {
-      auto s = file_->truncate(persisted_ * E::kSize);
+      auto s = (*f)->truncate(persisted_ * E::kSize);
       if (!s.ok()) return s;
     }
-    return {};
+    return (*f)->close();
   }
 
   // Keeps the first n entries, in memory and (lazily, at open_for_append or
@@ -76,36 +80,54 @@ class IndexFile {
     entries_.resize(n);
     if (persisted_ > n) {
       persisted_ = n;
-      if (file_) return file_->truncate(n * E::kSize);
+      if (env_) {
+        auto f = env_->open_append(path_);
+        if (!f.ok()) return f.error();
+        return (*f)->truncate(n * E::kSize);
+      }
     }
     return {};
   }
 
   // Appends the buffered entries to the file with one write. No-op if none or
-  // if the file is not open.
+  // if this is not the active segment's index.
   status write_pending() {
-    if (!file_ || persisted_ >= entries_.size()) return {};
+    if (!env_ || persisted_ >= entries_.size()) return {};
+    auto f = env_->open_append(path_);
+    if (!f.ok()) return f.error();
     scratch_.resize((entries_.size() - persisted_) * E::kSize);
     for (size_t i = persisted_, j = 0; i < entries_.size(); i++, j++) entries_[i].encode(scratch_.data() + j * E::kSize);
-    auto s = file_->append(scratch_);
+    auto s = (*f)->append(scratch_);
     if (!s.ok()) {
       // Cut the possibly partial write; entries stay buffered for a retry.
-      (void)file_->truncate(persisted_ * E::kSize);
+      (void)(*f)->truncate(persisted_ * E::kSize);
       return s;
     }
     persisted_ = entries_.size();
-    return {};
+    return (*f)->close();
   }
 
-  std::shared_ptr<File> file() const { return file_; }
-  // Hands the open file out (to a flush job) and forgets it.
-  std::shared_ptr<File> release_file() { return std::move(file_); }
+  // A fresh handle on the active index file, for a flush job to fdatasync
+  // (a sync covers earlier writes made through other descriptors); nullptr
+  // if this is not the active segment's index.
+  std::shared_ptr<File> file() const {
+    if (!env_) return nullptr;
+    auto f = env_->open_append(path_);
+    return f.ok() ? std::shared_ptr<File>(std::move(*f)) : nullptr;
+  }
+  // Same, and stops being the active index (segment rolled or closed).
+  std::shared_ptr<File> release_file() {
+    auto f = file();
+    env_ = nullptr;
+    return f;
+  }
 
  private:
   std::vector<E> entries_;
   size_t persisted_ = 0;  // entries_[0, persisted_) are in the file
   uint64_t file_bytes_ = 0;
-  std::shared_ptr<File> file_;  // open only for the active segment
+  Env* env_ = nullptr;  // set only for the active segment's index
+  std::string path_;
   std::vector<uint8_t> scratch_;
 };
 
