@@ -27,7 +27,12 @@ Connection::~Connection() = default;
 void Connection::start() { do_read(); }
 
 void Connection::do_read() {
-  if (closed_ || paused() || reading_) return;
+  if (closed_ || reading_) return;
+  if (paused()) {
+    // No read will be pending: hold ourselves until resumed or closed.
+    keep_alive_ = shared_from_this();
+    return;
+  }
   // Make room: a block still referenced by the session (a frame in use) or
   // too small for what the session wants is replaced; leftover bytes move.
   size_t pending = end_ - begin_;
@@ -45,6 +50,7 @@ void Connection::do_read() {
   auto self = shared_from_this();
   socket_.async_read_some(asio::buffer(block_->data() + end_, block_->size() - end_),
                           [self](const asio::error_code& ec, size_t n) { self->on_read(ec, n); });
+  keep_alive_.reset();  // the pending read holds a reference now
 }
 
 void Connection::on_read(const asio::error_code& ec, size_t n) {
@@ -182,6 +188,8 @@ void Connection::close() {
   socket_.close(ec);
   out_.clear();
   queued_bytes_ = 0;
+  // Released last: it may hold the final reference to this connection.
+  auto self = std::move(keep_alive_);
   if (session_) session_->on_close();
 }
 

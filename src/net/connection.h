@@ -9,7 +9,10 @@
 // Backpressure: the session pauses reading (e.g. too many requests in
 // flight); reading also pauses while more than kMaxQueuedBytes wait to be sent.
 //
-// Lifetime: owned by shared_ptr; asynchronous operations hold a reference.
+// Lifetime: owned by shared_ptr. While open, a pending read or write-wait
+// holds a reference; while reading is paused and nothing is pending, the
+// connection holds itself (keep_alive_) so that backpressure never destroys
+// an open connection. close() drops that self-reference.
 // Thread rules: all methods on the owning shard's thread.
 #pragma once
 
@@ -81,6 +84,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t out_front_done_ = 0;  // bytes of out_.front() already written
   size_t queued_bytes_ = 0;
   bool waiting_writable_ = false;
+  std::shared_ptr<Connection> keep_alive_;  // set only while open, paused and idle
 };
 
 }  // namespace wharf::net
