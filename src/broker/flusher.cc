@@ -28,7 +28,10 @@ void Flusher::stop() {
 }
 
 void Flusher::dirty(const std::shared_ptr<Partition>& p, size_t bytes, bool urgent) {
-  if (std::find(dirty_.begin(), dirty_.end(), p) == dirty_.end()) dirty_.push_back(p);
+  if (!p->in_flush_list_) {  // a flag, not a search: 10,000 partitions make a long list
+    p->in_flush_list_ = true;
+    dirty_.push_back(p);
+  }
   dirty_bytes_ += bytes;
   if (urgent || dirty_bytes_ >= flush_bytes_) {
     start_round();
@@ -47,6 +50,7 @@ void Flusher::start_round() {
   if (dirty_.empty()) return;
   std::vector<Item> items;
   for (auto& p : dirty_) {
+    p->in_flush_list_ = false;
     if (p->closed()) continue;
     auto job = p->log().begin_flush();
     items.push_back(Item{p, std::move(job)});
@@ -74,15 +78,17 @@ void Flusher::worker_loop() {
       work_.clear();
       has_work_ = false;
     }
-    std::vector<status> results;
-    results.reserve(items.size());
-    for (auto& it : items) results.push_back(it.job.empty() ? status{} : storage::Log::run_flush(it.job));
-    asio::post(io_, [this, items = std::move(items), results = std::move(results)]() mutable {
-      for (size_t i = 0; i < items.size(); ++i) {
-        auto& p = items[i].partition;
+    std::vector<const storage::FlushJob*> jobs;
+    jobs.reserve(items.size());
+    for (auto& it : items) jobs.push_back(&it.job);
+    // One status for the round: with many files it is one filesystem sync.
+    status result = storage::Log::run_flush_all(jobs);
+    asio::post(io_, [this, items = std::move(items), result = std::move(result)]() mutable {
+      for (auto& it : items) {
+        auto& p = it.partition;
         if (p->closed()) continue;
-        if (results[i].ok()) p->log().end_flush(items[i].job);
-        p->on_flushed(results[i]);
+        if (result.ok()) p->log().end_flush(it.job);
+        p->on_flushed(result);
       }
       in_flight_ = false;
       if (again_) { again_ = false; start_round(); }
@@ -92,6 +98,7 @@ void Flusher::worker_loop() {
 
 void Flusher::flush_all_sync() {
   for (auto& p : dirty_) {
+    p->in_flush_list_ = false;
     if (p->closed()) continue;
     auto job = p->log().begin_flush();
     auto st = job.empty() ? status{} : storage::Log::run_flush(job);

@@ -68,6 +68,9 @@ class Partition : public std::enable_shared_from_this<Partition> {
   status close();
 
  private:
+  friend class Flusher;
+  bool in_flush_list_ = false;  // on its shard Flusher's dirty list; touched only by that Flusher
+
   Partition() = default;
   status rebuild_producer_state();
 

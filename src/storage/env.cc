@@ -14,6 +14,14 @@
 #include <fmt/format.h>
 
 namespace wharf::storage {
+
+status File::sync_many(std::span<const std::shared_ptr<File>> files) {
+  for (const auto& f : files) {
+    auto s = f->sync();
+    if (!s.ok()) return s;
+  }
+  return {};
+}
 namespace {
 
 Error io_error(const std::string& what, const std::string& path, int err) {
@@ -98,6 +106,12 @@ class PosixFile final : public File {
 
   status sync() override {
     if (::fdatasync(fd_) != 0) return io_error("fdatasync", path_, errno);
+    return {};
+  }
+
+  status sync_many(std::span<const std::shared_ptr<File>> files) override {
+    if (files.size() <= kSyncManyThreshold) return File::sync_many(files);
+    if (::syncfs(fd_) != 0) return io_error("syncfs", path_, errno);
     return {};
   }
 

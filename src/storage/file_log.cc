@@ -29,6 +29,13 @@ status Log::run_flush(const FlushJob& job) {
   return {};
 }
 
+status Log::run_flush_all(std::span<const FlushJob* const> jobs) {
+  std::vector<std::shared_ptr<File>> files;
+  for (const FlushJob* j : jobs) files.insert(files.end(), j->files.begin(), j->files.end());
+  if (files.empty()) return {};
+  return files.front()->sync_many(files);
+}
+
 status Log::remove(Env* env, const std::string& dir) { return env->remove_dir_recursive(dir); }
 
 FileLog::FileLog(Env* env, std::string dir, LogConfig config) : env_(env), dir_(std::move(dir)), cfg_(config) {}

@@ -90,6 +90,9 @@ class Log {
   virtual Offset durable_offset() const = 0;
   virtual FlushJob begin_flush() = 0;
   static status run_flush(const FlushJob& job);
+  // Runs several logs' jobs as one round (see File::sync_many): with many
+  // files this is one filesystem-wide sync instead of one fdatasync each.
+  static status run_flush_all(std::span<const FlushJob* const> jobs);
   virtual void end_flush(const FlushJob& job) = 0;
 
   // Deletes whole segments that are entirely older than retention_ms or that
