@@ -17,9 +17,10 @@ BIG=0
 
 scripts/deps.sh build
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target wharf wharf-kafka-load >/dev/null
+cmake --build build --target wharf wharf-kafka-load wharf-kafka-raw-produce >/dev/null
 WHARF=$ROOT/build/wharf
 LOAD=$ROOT/build/bench/wharf-kafka-load
+RAW=$ROOT/build/bench/wharf-kafka-raw-produce
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/wharf-bench.XXXXXX")
 PID=
@@ -75,7 +76,10 @@ stop
 start "$SCRATCH/many"
 load --topic many --partitions 10000 --records "$RECORDS" --acks 1
 load --topic many8 --partitions 8 --records "$RECORDS" --acks 1
-echo "10k-part rss_kb=$(rss_kb "$PID")"
+# The same round robin without librdkafka's per-partition client cost.
+"$RAW" --bootstrap "127.0.0.1:$PORT" --topic many8 --partitions 8 --records $((RECORDS * 2))
+"$RAW" --bootstrap "127.0.0.1:$PORT" --topic many --partitions 10000 --records $((RECORDS * 2))
+echo "10k-part rss_kb=$(rss_kb "$PID") fds=$(ls /proc/$PID/fd | wc -l)"
 stop
 
 # Scaling with cores: the same produce load on 1 shard, then on every core.

@@ -204,10 +204,15 @@ void Broker::create_topic(const std::string& name, int32_t partitions, const std
                           TopicCallback done) {
   auto info = topics_.create(name, partitions, configs);
   if (!info.ok()) { done(info.error()); return; }
-  WLOG_INFO("broker", "created topic {} with {} partition(s)", name, partitions);
   auto ti = *info;
   open_partitions(ti, 0, partitions, [ti, done = std::move(done)](status st) {
-    if (!st.ok()) done(st.error()); else done(ti);
+    if (!st.ok()) {
+      WLOG_ERROR("broker", "topic {}: opening its partitions failed: {}", ti->name, st.error().message);
+      done(st.error());
+      return;
+    }
+    WLOG_INFO("broker", "created topic {} with {} partition(s)", ti->name, ti->partitions);
+    done(ti);
   });
 }
 
@@ -218,7 +223,12 @@ void Broker::create_partitions(const std::string& name, int32_t total, TopicCall
   if (!info.ok()) { done(info.error()); return; }
   auto ti = *info;
   open_partitions(ti, old->partitions, total, [ti, done = std::move(done)](status st) {
-    if (!st.ok()) done(st.error()); else done(ti);
+    if (!st.ok()) {
+      WLOG_ERROR("broker", "topic {}: opening new partitions failed: {}", ti->name, st.error().message);
+      done(st.error());
+      return;
+    }
+    done(ti);
   });
 }
 
