@@ -1,0 +1,125 @@
+'use strict'
+// Two kafkajs consumers in one group split a 4-partition topic between them,
+// see every message exactly once, commit their offsets, and a later member of
+// the same group resumes after those offsets instead of starting over.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { withBroker, consumerOptions, waitFor, uniqueName } = require('./harness')
+
+const PARTITIONS = 4
+const FIRST = 200
+const SECOND = 40
+
+// Faster heartbeats make a member notice a rebalance sooner; the session
+// timeout stays well above the broker's 6 s minimum.
+const GROUP_TIMING = { sessionTimeout: 10000, heartbeatInterval: 500, rebalanceTimeout: 10000 }
+
+async function produce(producer, topic, from, count) {
+  const messages = []
+  for (let seq = from; seq < from + count; seq++) {
+    // An explicit partition guarantees every partition, hence both members, gets data.
+    messages.push({ partition: seq % PARTITIONS, key: `k${seq}`, value: `v${seq}`, headers: { seq: String(seq) } })
+  }
+  await producer.send({ topic, messages })
+}
+
+function startMember(kafka, track, groupId, topic, name, sink) {
+  const consumer = track(kafka.consumer(consumerOptions(groupId, GROUP_TIMING)))
+  const member = { name, consumer, assignment: null, received: [] }
+  consumer.on(consumer.events.GROUP_JOIN, e => { member.assignment = e.payload.memberAssignment[topic] || [] })
+  return (async () => {
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const m = { member: name, partition, offset: Number(message.offset), seq: Number(message.headers.seq.toString()) }
+        member.received.push(m)
+        sink.push(m)
+      },
+    })
+    return member
+  })()
+}
+
+test('two members of a group share a 4-partition topic; a new member resumes from committed offsets', async () => {
+  await withBroker(async ({ kafka, track }) => {
+    const topic = uniqueName('shared')
+    const groupId = uniqueName('group')
+    const admin = track(kafka.admin())
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
+
+    const all = []
+    const [a, b] = await Promise.all([
+      startMember(kafka, track, groupId, topic, 'a', all),
+      startMember(kafka, track, groupId, topic, 'b', all),
+    ])
+
+    // Wait for the generation that has both members: each holds two of the four
+    // partitions and together they hold all of them. Producing only afterwards
+    // means no rebalance can hand an unprocessed message to the other member.
+    await waitFor('both members to be assigned two partitions each', () =>
+      a.assignment && b.assignment && a.assignment.length === 2 && b.assignment.length === 2 &&
+      new Set([...a.assignment, ...b.assignment]).size === PARTITIONS)
+    const owner = new Map()
+    for (const m of [a, b]) for (const p of m.assignment) owner.set(p, m.name)
+
+    const described = await admin.describeGroups([groupId])
+    const group = described.groups[0]
+    assert.equal(group.groupId, groupId)
+    assert.equal(group.state, 'Stable')
+    assert.equal(group.protocolType, 'consumer')
+    assert.equal(group.members.length, 2)
+
+    const producer = track(kafka.producer())
+    await producer.connect()
+    await produce(producer, topic, 0, FIRST)
+
+    await waitFor(`${FIRST} messages between the two members`, () => all.length >= FIRST)
+    const seen = new Set()
+    for (const m of all) {
+      assert.ok(!seen.has(m.seq), `seq ${m.seq} delivered twice`)
+      seen.add(m.seq)
+      assert.equal(m.partition, m.seq % PARTITIONS)
+      assert.equal(m.member, owner.get(m.partition), `partition ${m.partition} read by a member that does not own it`)
+    }
+    assert.equal(seen.size, FIRST)
+    assert.ok(a.received.length > 0 && b.received.length > 0, 'one member got nothing')
+
+    // Leaving the group commits what was processed (kafkajs auto-commit).
+    await a.consumer.disconnect()
+    await b.consumer.disconnect()
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
+    assert.equal(committed.length, 1)
+    const perPartition = FIRST / PARTITIONS
+    assert.deepEqual(
+      committed[0].partitions.map(p => [p.partition, p.offset]).sort((x, y) => x[0] - y[0]),
+      [...Array(PARTITIONS).keys()].map(p => [p, String(perPartition)]))
+
+    const afterLeave = (await admin.describeGroups([groupId])).groups[0]
+    assert.equal(afterLeave.state, 'Empty')
+    assert.equal(afterLeave.members.length, 0)
+
+    // New messages, then a brand-new member of the same group. fromBeginning
+    // applies only without a committed offset, so it must see just the new ones.
+    await produce(producer, topic, FIRST, SECOND)
+    const later = []
+    const c = await startMember(kafka, track, groupId, topic, 'c', later)
+    await waitFor(`${SECOND} new messages for the resumed member`, () => later.length >= SECOND)
+    const old = later.filter(m => m.seq < FIRST)
+    assert.deepEqual(old, [], 'resumed member re-read messages that were already committed')
+    assert.equal(new Set(later.map(m => m.seq)).size, SECOND)
+    for (let p = 0; p < PARTITIONS; p++) {
+      const first = later.find(m => m.partition === p)
+      assert.equal(first.offset, perPartition, `partition ${p} resumed at the wrong offset`)
+    }
+    assert.deepEqual([...c.assignment].sort(), [0, 1, 2, 3])
+
+    await c.consumer.disconnect()
+    const final = await admin.fetchOffsets({ groupId, topics: [topic] })
+    for (const p of final[0].partitions) {
+      assert.equal(p.offset, String((FIRST + SECOND) / PARTITIONS), `final committed offset of partition ${p.partition}`)
+    }
+  })
+})
