@@ -1,7 +1,9 @@
 'use strict'
-// Two kafkajs consumers in one group split a 4-partition topic between them,
-// see every message exactly once, commit their offsets, and a later member of
-// the same group resumes after those offsets instead of starting over.
+// Two kafkajs consumers in one group split a 4-partition topic between them
+// and see every message exactly once; when one leaves, the other takes over
+// from the committed offsets; a later member of the same group resumes after
+// the committed offsets (also after an operator rewinds them) instead of
+// starting over; a deleted group forgets its offsets.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -42,7 +44,7 @@ function startMember(kafka, track, groupId, topic, name, sink) {
   })()
 }
 
-test('two members of a group share a 4-partition topic; a new member resumes from committed offsets', async () => {
+test('two members share a 4-partition topic; rebalance on leave; new member resumes from committed offsets', async () => {
   await withBroker(async ({ kafka, track }) => {
     const topic = uniqueName('shared')
     const groupId = uniqueName('group')
@@ -87,39 +89,68 @@ test('two members of a group share a 4-partition topic; a new member resumes fro
     assert.equal(seen.size, FIRST)
     assert.ok(a.received.length > 0 && b.received.length > 0, 'one member got nothing')
 
-    // Leaving the group commits what was processed (kafkajs auto-commit).
+    // One member leaves (kafkajs commits what it processed, then sends
+    // LeaveGroup); the other takes over all four partitions and continues from
+    // the committed offsets: new messages once each, old ones not again.
     await a.consumer.disconnect()
+    await waitFor('the remaining member to own all four partitions', () => b.assignment && b.assignment.length === PARTITIONS)
+    const bBefore = b.received.length
+    await produce(producer, topic, FIRST, SECOND)
+    await waitFor(`${SECOND} messages for the remaining member`, () => b.received.length - bBefore >= SECOND)
+    const takeover = b.received.slice(bBefore)
+    assert.deepEqual(takeover.filter(m => m.seq < FIRST), [], 'after the rebalance, already-committed messages came again')
+    assert.equal(new Set(takeover.map(m => m.seq)).size, SECOND, 'a message came twice after the rebalance')
+
     await b.consumer.disconnect()
+    const total = FIRST + SECOND
     const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
     assert.equal(committed.length, 1)
-    const perPartition = FIRST / PARTITIONS
     assert.deepEqual(
       committed[0].partitions.map(p => [p.partition, p.offset]).sort((x, y) => x[0] - y[0]),
-      [...Array(PARTITIONS).keys()].map(p => [p, String(perPartition)]))
+      [...Array(PARTITIONS).keys()].map(p => [p, String(total / PARTITIONS)]))
 
     const afterLeave = (await admin.describeGroups([groupId])).groups[0]
     assert.equal(afterLeave.state, 'Empty')
     assert.equal(afterLeave.members.length, 0)
+    const { groups } = await admin.listGroups()
+    assert.ok(groups.some(g => g.groupId === groupId && g.protocolType === 'consumer'), `listGroups: ${JSON.stringify(groups)}`)
+
+    // An operator rewinds partition 0 of the (empty) group by 5 messages.
+    const rewound = total / PARTITIONS - 5
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: String(rewound) }] })
+    const start = [rewound, total / PARTITIONS, total / PARTITIONS, total / PARTITIONS]
+    const reset = await admin.fetchOffsets({ groupId, topics: [topic] })
+    assert.equal(reset[0].partitions.find(p => p.partition === 0).offset, String(rewound))
 
     // New messages, then a brand-new member of the same group. fromBeginning
-    // applies only without a committed offset, so it must see just the new ones.
-    await produce(producer, topic, FIRST, SECOND)
+    // applies only without a committed offset, so it starts exactly at the
+    // committed offsets: the 5 rewound messages of partition 0, then the new ones.
+    await produce(producer, topic, total, SECOND)
+    const end = (total + SECOND) / PARTITIONS
+    const expected = new Set()
+    for (let p = 0; p < PARTITIONS; p++) for (let o = start[p]; o < end; o++) expected.add(o * PARTITIONS + p)
     const later = []
     const c = await startMember(kafka, track, groupId, topic, 'c', later)
-    await waitFor(`${SECOND} new messages for the resumed member`, () => later.length >= SECOND)
-    const old = later.filter(m => m.seq < FIRST)
-    assert.deepEqual(old, [], 'resumed member re-read messages that were already committed')
-    assert.equal(new Set(later.map(m => m.seq)).size, SECOND)
+    await waitFor(`${expected.size} messages for the resumed member`, () => later.length >= expected.size)
+    assert.deepEqual(later.filter(m => !expected.has(m.seq)).map(m => m.seq), [],
+      'resumed member read messages before its committed offsets')
+    assert.equal(new Set(later.map(m => m.seq)).size, expected.size, 'resumed member got a message twice')
     for (let p = 0; p < PARTITIONS; p++) {
       const first = later.find(m => m.partition === p)
-      assert.equal(first.offset, perPartition, `partition ${p} resumed at the wrong offset`)
+      assert.equal(first.offset, start[p], `partition ${p} resumed at the wrong offset`)
     }
     assert.deepEqual([...c.assignment].sort(), [0, 1, 2, 3])
 
     await c.consumer.disconnect()
     const final = await admin.fetchOffsets({ groupId, topics: [topic] })
     for (const p of final[0].partitions) {
-      assert.equal(p.offset, String((FIRST + SECOND) / PARTITIONS), `final committed offset of partition ${p.partition}`)
+      assert.equal(p.offset, String(end), `final committed offset of partition ${p.partition}`)
     }
+
+    // Deleting the group forgets its offsets.
+    await admin.deleteGroups([groupId])
+    assert.ok(!(await admin.listGroups()).groups.some(g => g.groupId === groupId), 'deleted group still listed')
+    const forgotten = await admin.fetchOffsets({ groupId, topics: [topic] })
+    for (const p of forgotten[0].partitions) assert.equal(p.offset, '-1', `offset of partition ${p.partition} after deleteGroups`)
   })
 })
