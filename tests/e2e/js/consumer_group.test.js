@@ -45,7 +45,7 @@ function startMember(kafka, track, groupId, topic, name, sink) {
 }
 
 test('two members share a 4-partition topic; rebalance on leave; new member resumes from committed offsets', async () => {
-  await withBroker(async ({ kafka, track }) => {
+  await withBroker(async ({ broker, kafka, newKafka, track }) => {
     const topic = uniqueName('shared')
     const groupId = uniqueName('group')
     const admin = track(kafka.admin())
@@ -109,28 +109,43 @@ test('two members share a 4-partition topic; rebalance on leave; new member resu
       committed[0].partitions.map(p => [p.partition, p.offset]).sort((x, y) => x[0] - y[0]),
       [...Array(PARTITIONS).keys()].map(p => [p, String(total / PARTITIONS)]))
 
-    const afterLeave = (await admin.describeGroups([groupId])).groups[0]
-    assert.equal(afterLeave.state, 'Empty')
-    assert.equal(afterLeave.members.length, 0)
     const { groups } = await admin.listGroups()
     assert.ok(groups.some(g => g.groupId === groupId && g.protocolType === 'consumer'), `listGroups: ${JSON.stringify(groups)}`)
 
+    // Committed offsets are durable: the same after a clean restart (the
+    // broker comes back on a new port, so the clients after this are new).
+    await producer.disconnect()
+    await admin.disconnect()
+    assert.deepEqual(await broker.stop(), { code: 0, signal: null })
+    await broker.start()
+    const kafka2 = newKafka()
+    const admin2 = track(kafka2.admin())
+    await admin2.connect()
+    const producer2 = track(kafka2.producer())
+    await producer2.connect()
+    const reloaded = await admin2.fetchOffsets({ groupId, topics: [topic] })
+    assert.deepEqual(reloaded, committed, 'committed offsets changed across a restart')
+
+    const afterLeave = (await admin2.describeGroups([groupId])).groups[0]
+    assert.equal(afterLeave.state, 'Empty')
+    assert.equal(afterLeave.members.length, 0)
+
     // An operator rewinds partition 0 of the (empty) group by 5 messages.
     const rewound = total / PARTITIONS - 5
-    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: String(rewound) }] })
+    await admin2.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: String(rewound) }] })
     const start = [rewound, total / PARTITIONS, total / PARTITIONS, total / PARTITIONS]
-    const reset = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const reset = await admin2.fetchOffsets({ groupId, topics: [topic] })
     assert.equal(reset[0].partitions.find(p => p.partition === 0).offset, String(rewound))
 
     // New messages, then a brand-new member of the same group. fromBeginning
     // applies only without a committed offset, so it starts exactly at the
     // committed offsets: the 5 rewound messages of partition 0, then the new ones.
-    await produce(producer, topic, total, SECOND)
+    await produce(producer2, topic, total, SECOND)
     const end = (total + SECOND) / PARTITIONS
     const expected = new Set()
     for (let p = 0; p < PARTITIONS; p++) for (let o = start[p]; o < end; o++) expected.add(o * PARTITIONS + p)
     const later = []
-    const c = await startMember(kafka, track, groupId, topic, 'c', later)
+    const c = await startMember(kafka2, track, groupId, topic, 'c', later)
     await waitFor(`${expected.size} messages for the resumed member`, () => later.length >= expected.size)
     assert.deepEqual(later.filter(m => !expected.has(m.seq)).map(m => m.seq), [],
       'resumed member read messages before its committed offsets')
@@ -142,15 +157,48 @@ test('two members share a 4-partition topic; rebalance on leave; new member resu
     assert.deepEqual([...c.assignment].sort(), [0, 1, 2, 3])
 
     await c.consumer.disconnect()
-    const final = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const final = await admin2.fetchOffsets({ groupId, topics: [topic] })
     for (const p of final[0].partitions) {
       assert.equal(p.offset, String(end), `final committed offset of partition ${p.partition}`)
     }
 
     // Deleting the group forgets its offsets.
-    await admin.deleteGroups([groupId])
-    assert.ok(!(await admin.listGroups()).groups.some(g => g.groupId === groupId), 'deleted group still listed')
-    const forgotten = await admin.fetchOffsets({ groupId, topics: [topic] })
+    await admin2.deleteGroups([groupId])
+    assert.ok(!(await admin2.listGroups()).groups.some(g => g.groupId === groupId), 'deleted group still listed')
+    const forgotten = await admin2.fetchOffsets({ groupId, topics: [topic] })
     for (const p of forgotten[0].partitions) assert.equal(p.offset, '-1', `offset of partition ${p.partition} after deleteGroups`)
+  })
+})
+
+// Kafka keeps an empty group's metadata (protocol type "consumer") in
+// __consumer_offsets, so listings look the same after a restart.
+test('an empty consumer group keeps its protocol type across a restart', {
+  skip: 'Wharf bug: the offsets log persists only offsets, so after a restart an empty group is listed and ' +
+    'described with protocolType "" instead of "consumer"',
+}, async () => {
+  await withBroker(async ({ broker, kafka, newKafka, track }) => {
+    const topic = uniqueName('meta')
+    const groupId = uniqueName('group')
+    const admin = track(kafka.admin())
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    const producer = track(kafka.producer())
+    await producer.connect()
+    await producer.send({ topic, messages: [{ value: 'x', headers: { seq: '0' } }] })
+    const got = []
+    const member = await startMember(kafka, track, groupId, topic, 'a', got)
+    await waitFor('the message', () => got.length >= 1)
+    await member.consumer.disconnect()
+    await producer.disconnect()
+    await admin.disconnect()
+    assert.deepEqual(await broker.stop(), { code: 0, signal: null })
+    await broker.start()
+    const admin2 = track(newKafka().admin())
+    await admin2.connect()
+    const listed = (await admin2.listGroups()).groups.find(g => g.groupId === groupId)
+    assert.deepEqual(listed, { groupId, protocolType: 'consumer' })
+    const described = (await admin2.describeGroups([groupId])).groups[0]
+    assert.equal(described.state, 'Empty')
+    assert.equal(described.protocolType, 'consumer')
   })
 })

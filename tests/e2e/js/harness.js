@@ -127,7 +127,16 @@ async function withBroker(options, body) {
     retry: { retries: 8, initialRetryTime: 100 },
     ...opts,
   })
-  const track = client => { tracked.push(client); return client }
+  const track = client => {
+    tracked.push(client)
+    // A consumer whose eachMessage throws stops ("crashes"); remember it so
+    // waitFor reports the error at once instead of timing out.
+    if (client.events && client.events.CRASH) {
+      client.on(client.events.CRASH, e => { if (!e.payload.restart) crashes.push(e.payload.error) })
+    }
+    return client
+  }
+  crashes.length = 0
   let failed = false
   try {
     await broker.start()
@@ -161,12 +170,16 @@ function sleep(ms) {
   return new Promise(resolve => setTimeout(resolve, ms))
 }
 
+// Consumer crashes seen in the current withBroker run.
+const crashes = []
+
 // Resolves once predicate() is true; rejects with `what` after timeoutMs so a
 // hang turns into a message instead of a test-runner timeout.
 async function waitFor(what, predicate, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await predicate()) return
+    if (crashes.length) throw new Error(`a consumer crashed while waiting for ${what}: ${crashes[0].stack || crashes[0]}`)
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(50)
   }

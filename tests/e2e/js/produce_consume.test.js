@@ -161,6 +161,59 @@ test('a message sent to an explicit partition stays there, and null keys and val
   })
 })
 
+test('producing to an unknown topic creates it with the default partition count', async () => {
+  await withBroker(async ({ kafka, track }) => {
+    const topic = uniqueName('auto')
+    const producer = track(kafka.producer())
+    await producer.connect()
+    await producer.send({ topic, messages: [{ key: 'k', value: 'created on first use' }] })
+    const admin = track(kafka.admin())
+    await admin.connect()
+    assert.ok((await admin.listTopics()).includes(topic))
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+    assert.equal(meta.topics[0].partitions.length, 1, 'topics.default_partitions is 1')
+    const consumer = track(kafka.consumer(consumerOptions(uniqueName('reader'))))
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value.toString()) } })
+    await waitFor('the message', () => got.length >= 1)
+    assert.deepEqual(got, ['created on first use'])
+  })
+})
+
+test('a batch over max.message.bytes is refused; one over the fetch size is still delivered', async () => {
+  await withBroker(async ({ kafka, track }) => {
+    const topic = uniqueName('big')
+    const admin = track(kafka.admin())
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    const producer = track(kafka.producer({ retry: { retries: 0 } }))
+    await producer.connect()
+    // The default max.message.bytes is 1048588; this batch is over it.
+    await assert.rejects(producer.send({ topic, messages: [{ value: Buffer.alloc(1100000, 1) }] }),
+      e => e.type === 'MESSAGE_TOO_LARGE' || (e.cause && e.cause.type === 'MESSAGE_TOO_LARGE'))
+    assert.equal((await admin.fetchTopicOffsets(topic))[0].high, '0', 'the refused batch was stored')
+
+    // 600 kB with a consumer asking for at most 64 kB per fetch: a broker must
+    // return the first batch whole anyway (KIP-74), or the consumer is stuck.
+    const big = Buffer.alloc(600000)
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff
+    await producer.send({ topic, messages: [{ value: 'small before' }, { value: big }] })
+    await producer.send({ topic, messages: [{ value: 'small after' }] })
+    const consumer = track(kafka.consumer(consumerOptions(uniqueName('reader'), { maxBytesPerPartition: 65536, maxBytes: 65536 })))
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value) } })
+    await waitFor('3 messages', () => got.length >= 3)
+    assert.equal(got.length, 3)
+    assert.equal(got[0].toString(), 'small before')
+    assert.ok(got[1].equals(big), 'large message corrupted')
+    assert.equal(got[2].toString(), 'small after')
+  })
+})
+
 // ListOffsets by timestamp, as kafkajs's fetchTopicOffsetsByTimestamp uses it:
 // the answer is the first offset whose timestamp is >= the one asked for, and
 // the high watermark when no message is that new.
