@@ -13,7 +13,8 @@
 //   4. commits, reads the commit back with rd_kafka_committed, and checks a new
 //      group member resumes right after it;
 //   5. checks rd_kafka_query_watermark_offsets and rd_kafka_offsets_for_times;
-//   6. round-trips batches compressed with every codec librdkafka offers.
+//   6. has two cooperative-sticky consumers share a topic, each message once;
+//   7. round-trips batches compressed with every codec librdkafka offers.
 // Exit status 0 on success; on failure a message, the broker's log, exit 1.
 
 #include <librdkafka/rdkafka.h>
@@ -320,8 +321,9 @@ void expect_no_more(rd_kafka_t* c, const char* what) {
 // fetch.wait.max.ms is lowered because a broker answers a connection's
 // requests in order, so queries such as offsets_for_times wait behind the
 // consumer's long-poll fetch (500 ms by default).
-rd_kafka_t* group_consumer(const char* group, const char* topic) {
+rd_kafka_t* group_consumer(const char* group, const char* topic, const char* assignor = "range,roundrobin") {
   rd_kafka_t* c = make_client(RD_KAFKA_CONSUMER, make_conf({{"group.id", group},
+                                                            {"partition.assignment.strategy", assignor},
                                                             {"fetch.wait.max.ms", "50"},
                                                             {"auto.offset.reset", "earliest"},
                                                             {"enable.auto.commit", "false"},
@@ -501,6 +503,73 @@ void produce_and_consume() {
   rd_kafka_destroy(producer);
 }
 
+// Two consumers of one group with the cooperative-sticky assignor
+// (incremental rebalancing, as many applications now configure it) split a
+// topic's partitions and together see every message exactly once.
+void cooperative_pair() {
+  const char* topic = "rdkafka-e2e-coop";
+  const char* group = "rdkafka-e2e-coop-group";
+  constexpr int kCoopPartitions = 4, kCoopMessages = 400;
+  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, make_conf({{"enable.idempotence", "true"}}));
+  create_topic(producer, topic, kCoopPartitions);
+  rd_kafka_t* c[2] = {group_consumer(group, topic, "cooperative-sticky"), group_consumer(group, topic, "cooperative-sticky")};
+
+  // Poll both (heartbeats run in librdkafka's threads; polling serves the
+  // rebalance events) until each owns partitions and together all of them.
+  std::map<int32_t, int> owner;
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    for (int k = 0; k < 2; ++k) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(c[k], 50);
+      if (m) fail("cooperative: message before anything was produced (partition %d)", m->partition);
+    }
+    owner.clear();
+    size_t sizes[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+      rd_kafka_topic_partition_list_t* a = nullptr;
+      CHECK(rd_kafka_assignment(c[k], &a) == RD_KAFKA_RESP_ERR_NO_ERROR, "assignment");
+      sizes[k] = size_t(a->cnt);
+      for (int i = 0; i < a->cnt; ++i) owner[a->elems[i].partition] = k;
+      rd_kafka_topic_partition_list_destroy(a);
+    }
+    if (sizes[0] > 0 && sizes[1] > 0 && sizes[0] + sizes[1] == kCoopPartitions && owner.size() == kCoopPartitions) break;
+    if (Clock::now() > deadline) fail("cooperative: assignments %zu + %zu never covered %d partitions", sizes[0], sizes[1], kCoopPartitions);
+  }
+
+  for (int i = 0; i < kCoopMessages; ++i) {
+    std::string v = "coop-" + std::to_string(i);
+    rd_kafka_resp_err_t e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(i % kCoopPartitions),
+                                              RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                              RD_KAFKA_V_END);
+    CHECK(e == RD_KAFKA_RESP_ERR_NO_ERROR, "produce: %s", rd_kafka_err2str(e));
+  }
+  CHECK(rd_kafka_flush(producer, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush");
+
+  std::set<int> seen;
+  int per_consumer[2] = {0, 0};
+  deadline = Clock::now() + std::chrono::seconds(60);
+  while (int(seen.size()) < kCoopMessages) {
+    if (Clock::now() > deadline) fail("cooperative: only %zu of %d messages within 60 s", seen.size(), kCoopMessages);
+    for (int k = 0; k < 2; ++k) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(c[k], 50);
+      if (!m) continue;
+      if (m->err) fail("cooperative: consumer error: %s", rd_kafka_message_errstr(m));
+      int i = std::atoi(std::string(static_cast<const char*>(m->payload), m->len).substr(5).c_str());
+      CHECK(seen.insert(i).second, "cooperative: message %d delivered twice", i);
+      CHECK(owner[m->partition] == k, "cooperative: partition %d read by consumer %d, assigned to %d", m->partition, k,
+            owner[m->partition]);
+      ++per_consumer[k];
+      rd_kafka_message_destroy(m);
+    }
+  }
+  CHECK(per_consumer[0] > 0 && per_consumer[1] > 0, "cooperative: one consumer got nothing (%d, %d)", per_consumer[0],
+        per_consumer[1]);
+  for (int k = 0; k < 2; ++k) expect_no_more(c[k], "cooperative");
+  close_consumer(c[0]);
+  close_consumer(c[1]);
+  rd_kafka_destroy(producer);
+}
+
 // Batches compressed by the producer are stored as sent and must come back
 // intact whatever the codec; the consumer (librdkafka) decompresses them.
 void compressed_round_trip() {
@@ -572,6 +641,8 @@ int main(int argc, char** argv) {
   produce_and_consume();
   std::printf("ok: %d keyed messages with headers produced idempotently, consumed once each, committed, resumed;"
               " watermarks and offsets_for_times agree\n", kMessages);
+  cooperative_pair();
+  std::printf("ok: two cooperative-sticky consumers shared a topic, each message once\n");
   compressed_round_trip();
   std::printf("ok: gzip, snappy, lz4 and zstd batches round-trip\n");
 
