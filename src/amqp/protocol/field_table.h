@@ -86,8 +86,8 @@ struct FieldArray {
 struct FieldTable {
   std::vector<FieldEntry> entries;  // FieldEntry is complete before use
 
-  bool empty() const { return entries.empty(); }
-  size_t size() const { return entries.size(); }
+  bool empty() const;
+  size_t size() const;
 
   // First entry with this name, or nullptr.
   const FieldValue* find(std::string_view name) const;
@@ -108,12 +108,12 @@ using FieldVariant = std::variant<bool, int8_t, uint8_t, int16_t, uint16_t, int3
 struct FieldValue {
   FieldVariant v;
 
-  FieldValue() : v(Void{}) {}
+  FieldValue();  // Void
   template <class T>
     requires(!std::is_same_v<std::decay_t<T>, FieldValue>) && std::is_constructible_v<FieldVariant, T&&>
   FieldValue(T&& x) : v(std::forward<T>(x)) {}  // NOLINT: implicit by design
   // A C string would otherwise pick bool.
-  FieldValue(const char* s) : v(std::string(s)) {}  // NOLINT
+  FieldValue(const char* s);  // NOLINT
 
   // The wire tag of the held alternative ('t', 'b', ... 'V').
   char tag() const;
@@ -133,6 +133,13 @@ struct FieldEntry {
   FieldValue value;
   bool operator==(const FieldEntry&) const = default;
 };
+
+// Defined here, where FieldEntry is complete: they destroy or size vectors of
+// it, which needs a complete element type (GCC is lenient here, clang is not).
+inline FieldValue::FieldValue() : v(Void{}) {}
+inline FieldValue::FieldValue(const char* s) : v(std::string(s)) {}
+inline bool FieldTable::empty() const { return entries.empty(); }
+inline size_t FieldTable::size() const { return entries.size(); }
 
 // The tags RabbitMQ accepts, in the order of FieldVariant's alternatives:
 // kFieldTags[v.index()] is the tag of v.
