@@ -571,14 +571,16 @@ def gen_method_ids(spec):
     c(0)
     c(0, "namespace %s {" % NAMESPACE)
     c(0)
+    c(0, "// id, name, synchronous, has_content, reply_count, reply_ids")
     c(0, "const MethodInfo kMethods[%d] = {" % len(spec.methods))
     for m in spec.methods:
         reps = [("MethodId::" + r.enum) for r in m.replies]
         while len(reps) < 2:
             reps.append("MethodId{}")
-        c(1, "{MethodId::%s, %s, %s, %s, %d, {%s}}," % (
+        c(1, "{MethodId::%s, %s, %s, %s, %d," % (
             m.enum, cpp_string_literal(m.full_name), "true" if m.synchronous else "false",
-            "true" if m.content else "false", len(m.replies), ", ".join(reps)))
+            "true" if m.content else "false", len(m.replies)))
+        c(2, "{%s}}," % ", ".join(reps))
     c(0, "};")
     c(0)
     c(0, "const MethodInfo* find_method(MethodId id) {")

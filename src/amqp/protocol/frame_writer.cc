@@ -10,27 +10,21 @@ namespace wharf::amqp {
 
 namespace detail {
 
-FrameMark begin_frame(OutBuffer& out, FrameType type, uint16_t channel) {
-  uint8_t h[kFrameHeaderSize] = {uint8_t(type), uint8_t(channel >> 8), uint8_t(channel), 0, 0, 0, 0};
-  out.append(h, sizeof h);
-  // OutBuffer::append puts all of it at the end of the last chunk, which is
-  // a memory chunk.
-  auto& chunks = out.chunks();
-  assert(!chunks.empty() && !chunks.back().is_file());
-  return FrameMark{chunks.size() - 1, chunks.back().mem.size() - kFrameHeaderSize, out.size()};
+Writer::LongSlot begin_frame(Writer& w, FrameType type, uint16_t channel) {
+  w.write_octet(uint8_t(type));
+  w.write_short(channel);
+  return w.reserve_long();
 }
 
-status end_frame(OutBuffer& out, const FrameMark& mark, bool values_fit, uint32_t frame_max) {
-  const size_t payload = out.size() - mark.start;
-  out.append_u8(kFrameEnd);
-  if (!values_fit) return make_error(Errc::kInvalidArgument, "a value does not fit its AMQP type");
+status end_frame(Writer& w, const Writer::LongSlot& size, uint32_t frame_max) {
+  const size_t payload = w.bytes_since(size);
+  w.write_octet(kFrameEnd);
+  if (!w.ok()) return make_error(Errc::kInvalidArgument, "a value does not fit its AMQP type");
   if (payload + kFrameOverhead > frame_max) {
     return make_error(Errc::kMessageTooLarge, "frame of " + std::to_string(payload + kFrameOverhead) +
                                                   " bytes exceeds frame_max " + std::to_string(frame_max));
   }
-  auto& chunks = out.chunks();
-  assert(mark.chunk == chunks.size() - 1 && !chunks[mark.chunk].is_file());
-  store_be32(chunks[mark.chunk].mem.data() + mark.offset + 3, uint32_t(payload));
+  w.fill_long(size, uint32_t(payload));
   return {};
 }
 
@@ -41,18 +35,18 @@ status write_method_frame(OutBuffer& out, uint16_t channel, const msg::AnyMethod
 }
 
 status write_content_header_frame(OutBuffer& out, uint16_t channel, const ContentHeader& h, uint32_t frame_max) {
-  detail::FrameMark mark = detail::begin_frame(out, FrameType::Header, channel);
   Writer w(out);
+  const Writer::LongSlot size = detail::begin_frame(w, FrameType::Header, channel);
   encode_content_header(h, w);
-  return detail::end_frame(out, mark, w.ok(), frame_max);
+  return detail::end_frame(w, size, frame_max);
 }
 
 status write_content_header_frame(OutBuffer& out, uint16_t channel, uint64_t body_size,
                                   const msg::BasicProperties& props, uint32_t frame_max) {
-  detail::FrameMark mark = detail::begin_frame(out, FrameType::Header, channel);
   Writer w(out);
+  const Writer::LongSlot size = detail::begin_frame(w, FrameType::Header, channel);
   encode_content_header(body_size, props, w);
-  return detail::end_frame(out, mark, w.ok(), frame_max);
+  return detail::end_frame(w, size, frame_max);
 }
 
 namespace {

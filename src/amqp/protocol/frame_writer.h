@@ -6,7 +6,7 @@
 // Method and content header frames cannot be split. If one would exceed
 // frame_max, or holds a value its wire type cannot represent (a short string
 // over 255 bytes), the write returns an error and `out` is left holding a
-// partial frame: the caller must discard `out` (in practice: close the
+// frame with a zero size: the caller must discard `out` (in practice: close the
 // connection with INTERNAL_ERROR, since the broker built an unsendable frame).
 // Body frames always succeed.
 //
@@ -29,30 +29,23 @@ namespace wharf::amqp {
 
 namespace detail {
 
-// Where a frame's size field lives while its payload is being written.
-struct FrameMark {
-  size_t chunk;   // index of the memory chunk holding the frame header
-  size_t offset;  // offset of the frame header in that chunk
-  size_t start;   // out.size() right after the header
-};
-
-// Writes type, channel and a placeholder size.
-FrameMark begin_frame(OutBuffer& out, FrameType type, uint16_t channel);
-// Writes frame-end and patches the size. REQUIRES: only memory was appended
-// since begin_frame (so the header is still where the mark says).
-status end_frame(OutBuffer& out, const FrameMark& mark, bool values_fit, uint32_t frame_max);
+// Writes type and channel and reserves the payload size.
+Writer::LongSlot begin_frame(Writer& w, FrameType type, uint16_t channel);
+// Checks the payload written since begin_frame, fills in its size and writes
+// frame-end.
+status end_frame(Writer& w, const Writer::LongSlot& size, uint32_t frame_max);
 
 }  // namespace detail
 
 // A method frame for any generated method struct (msg::BasicDeliver, ...).
 template <class M>
 status write_method_frame(OutBuffer& out, uint16_t channel, const M& m, uint32_t frame_max) {
-  detail::FrameMark mark = detail::begin_frame(out, FrameType::Method, channel);
   Writer w(out);
+  const Writer::LongSlot size = detail::begin_frame(w, FrameType::Method, channel);
   w.write_short(M::kClassId);
   w.write_short(M::kMethodId);
   m.encode(w);
-  return detail::end_frame(out, mark, w.ok(), frame_max);
+  return detail::end_frame(w, size, frame_max);
 }
 
 status write_method_frame(OutBuffer& out, uint16_t channel, const msg::AnyMethod& m, uint32_t frame_max);

@@ -1,7 +1,10 @@
 #include "amqp/protocol/writer.h"
 
+#include <cassert>
 #include <cstring>
 #include <limits>
+
+#include "base/endian.h"
 
 namespace wharf::amqp {
 
@@ -27,34 +30,42 @@ void Writer::write_longstr(std::span<const uint8_t> b) {
   out_.append(b);
 }
 
-size_t Writer::begin_size() {
-  size_t pos = out_.size();
+Writer::LongSlot Writer::reserve_long() {
   out_.append_be32(0);
-  return pos;
+  // append puts all four bytes at the end of the last chunk, a memory chunk.
+  auto& chunks = out_.chunks();
+  assert(!chunks.empty() && !chunks.back().is_file());
+  return LongSlot{chunks.size() - 1, chunks.back().mem.size() - 4, out_.size()};
 }
 
-void Writer::end_size(size_t pos) {
-  size_t n = out_.size() - pos - 4;
+void Writer::fill_long(const LongSlot& s, uint32_t v) {
+  auto& chunk = out_.chunks()[s.chunk];
+  assert(!chunk.is_file() && s.offset + 4 <= chunk.mem.size());
+  store_be32(chunk.mem.data() + s.offset, v);
+}
+
+void Writer::fill_size(const LongSlot& s) {
+  const size_t n = bytes_since(s);
   if (n > std::numeric_limits<uint32_t>::max()) {
     ok_ = false;  // the size cannot be represented; the frame is unsendable
     return;
   }
-  out_.patch_be32(pos, uint32_t(n));
+  fill_long(s, uint32_t(n));
 }
 
 void Writer::write_table(const FieldTable& t) {
-  size_t pos = begin_size();
+  const LongSlot size = reserve_long();
   for (const auto& e : t.entries) {
     write_shortstr(e.name);
     write_field_value(e.value);
   }
-  end_size(pos);
+  fill_size(size);
 }
 
 void Writer::write_array(const FieldArray& a) {
-  size_t pos = begin_size();
+  const LongSlot size = reserve_long();
   for (const auto& v : a.values) write_field_value(v);
-  end_size(pos);
+  fill_size(size);
 }
 
 void Writer::write_field_value(const FieldValue& v) {

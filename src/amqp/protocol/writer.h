@@ -47,12 +47,26 @@ class Writer {
 
   void write_raw(std::span<const uint8_t> b) { out_.append(b); }
 
+  // A long written now and filled in later: the byte size of a table or
+  // array, or of a frame payload. Filling is O(1): the slot is found by its
+  // chunk index and offset rather than by walking the OutBuffer, so a buffer
+  // already holding many frames and file slices costs nothing extra.
+  // REQUIRES: only this Writer appends to the OutBuffer between reserve and
+  // fill (a Writer appends memory only, so the slot's chunk stays put).
+  struct LongSlot {
+    size_t chunk;   // index of the memory chunk holding the slot
+    size_t offset;  // offset of the slot in that chunk
+    size_t end;     // out.size() just after the slot
+  };
+  LongSlot reserve_long();
+  // Bytes written after the slot so far.
+  size_t bytes_since(const LongSlot& s) const { return out_.size() - s.end; }
+  void fill_long(const LongSlot& s, uint32_t v);
+
  private:
   void write_value_of(const FieldValue& v);
-  // Writes a placeholder long and returns its position, to be patched by
-  // end_size() with the number of bytes written after it.
-  size_t begin_size();
-  void end_size(size_t pos);
+  // Fills the slot with bytes_since(s); clears ok() if that exceeds 32 bits.
+  void fill_size(const LongSlot& s);
 
   OutBuffer& out_;
   bool ok_ = true;

@@ -85,7 +85,8 @@ TEST(FieldTable, EveryTypeHasRabbitMQsEncoding) {
 }
 
 TEST(FieldTable, KeepsOrderAndDuplicates) {
-  const Bytes wire = table_bytes(cat({entry("k", 'I', {0, 0, 0, 1}), entry("a", 'V', {}), entry("k", 'I', {0, 0, 0, 2})}));
+  const Bytes wire =
+      table_bytes(cat({entry("k", 'I', {0, 0, 0, 1}), entry("a", 'V', {}), entry("k", 'I', {0, 0, 0, 2})}));
   bool ok = false;
   FieldTable t = decode_table(wire, &ok);
   ASSERT_TRUE(ok);

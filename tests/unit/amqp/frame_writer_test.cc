@@ -64,11 +64,19 @@ TEST(FrameWriter, FramesAppendAfterFileChunks) {
   msg::BasicAck ack;
   ack.delivery_tag = 9;
   ASSERT_TRUE(write_method_frame(out, 1, ack, kFrameMinSize).ok());
+  write_body_frames(out, 1, FileSlice{nullptr, fd, 0, 1}, kFrameMinSize);
+  // A table size slot after file chunks is filled in place too.
+  msg::BasicProperties props;
+  props.headers = FieldTable().set("k", FieldTable().set("n", int32_t(1)));
+  ASSERT_TRUE(write_content_header_frame(out, 1, 0, props, kFrameMinSize).ok());
   Bytes b = out.to_bytes();
   close(fd);
   unlink(path);
   EXPECT_EQ(b, cat({{3, 0, 1}, be32(5), str_bytes("23456"), {0xce},
-                    {1, 0, 1}, be32(13), {0, 60, 0, 80, 0, 0, 0, 0, 0, 0, 0, 9, 0}, {0xce}}));
+                    {1, 0, 1}, be32(13), {0, 60, 0, 80, 0, 0, 0, 0, 0, 0, 0, 9, 0}, {0xce},
+                    {3, 0, 1}, be32(1), str_bytes("0"), {0xce},
+                    {2, 0, 1}, be32(32), {0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x00},
+                    be32(14), shortstr("k"), {'F'}, be32(7), shortstr("n"), {'I', 0, 0, 0, 1}, {0xce}}));
 }
 
 TEST(FrameWriter, ContentHeaderFrame) {

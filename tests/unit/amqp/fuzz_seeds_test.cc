@@ -50,8 +50,9 @@ std::vector<std::pair<std::string, Bytes>> make_seeds() {
   std::vector<std::pair<std::string, Bytes>> s;
   {
     msg::ConnectionStartOk ok;
-    ok.client_properties.set("product", "pika").set("capabilities",
-                                                    FieldTable().set("basic.nack", true).set("consumer_cancel_notify", true));
+    FieldTable caps;
+    caps.set("basic.nack", true).set("consumer_cancel_notify", true);
+    ok.client_properties.set("product", "pika").set("capabilities", caps);
     ok.response = std::string("\0guest\0guest", 12);
     msg::ConnectionTuneOk tune;
     tune.channel_max = 2047;
@@ -102,7 +103,8 @@ std::vector<std::pair<std::string, Bytes>> make_seeds() {
     nack.delivery_tag = 8;
     msg::BasicReject rej;
     rej.delivery_tag = 9;
-    s.push_back({"consume_ack", Stream().method(1, qos).method(1, c).method(1, ack).method(1, nack).method(1, rej).bytes()});
+    s.push_back({"consume_ack",
+                 Stream().method(1, qos).method(1, c).method(1, ack).method(1, nack).method(1, rej).bytes()});
   }
   {
     msg::ExchangeDeclare x;
