@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "amqp/protocol/field_table.h"
 
@@ -36,6 +37,8 @@ class Reader {
 
   Reader() = default;
   explicit Reader(std::span<const uint8_t> buf) : buf_(buf) {}
+  // A Reader over a temporary vector would dangle at the end of the statement.
+  explicit Reader(std::vector<uint8_t>&&) = delete;
 
   bool ok() const { return error_ == nullptr; }
   // Why the first failure happened ("truncated", "unknown field type", ...);

@@ -159,7 +159,8 @@ TEST(FieldTableHostile, UnknownTagsFail) {
 }
 
 TEST(FieldTableHostile, SizeLargerThanInputFails) {
-  Reader r(Bytes{0x7f, 0xff, 0xff, 0xff, 1, 'k', 'V'});
+  Bytes wire{0x7f, 0xff, 0xff, 0xff, 1, 'k', 'V'};
+  Reader r(wire);
   r.read_table();
   EXPECT_FALSE(r.ok());
 }
