@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -199,8 +200,15 @@ void produce(const Options& o, rd_kafka_t* rk, rd_kafka_topic_t* rkt, int64_t& t
   t_start = mono_ns();
   for (long i = 0; i < o.records; i++) {
     if (o.rate > 0) {
+      // Sleep (not spin: on 2 cores a spinning client steals the broker's
+      // CPU) until this record is due; records already due go out at once.
       int64_t due = t_start + int64_t(double(i) * 1e9 / double(o.rate));
-      while (mono_ns() < due) rd_kafka_poll(rk, 0);
+      if (mono_ns() < due) {
+        rd_kafka_poll(rk, 0);
+        timespec ts{time_t(due / 1'000'000'000), long(due % 1'000'000'000)};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+        }
+      }
     }
     int64_t now = mono_ns();
     std::memcpy(payload.data(), &now, 8);

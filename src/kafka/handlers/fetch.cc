@@ -153,23 +153,33 @@ class FetchState : public std::enable_shared_from_this<FetchState> {
     register_waiters();
   }
 
+  // Registers a one-shot waiter on every partition. An append that landed
+  // between our read and this registration would never fire it, so a
+  // partition whose end moved past what we read wakes us at once instead.
   void register_waiters() {
     auto& shards = req_->broker().shards();
     ShardId origin = Shards::current();
     std::weak_ptr<FetchState> weak = shared_from_this();
-    std::map<uint32_t, std::vector<std::pair<std::string, int32_t>>> by_shard;
+    struct Watch {
+      std::string topic;
+      int32_t partition;
+      int64_t seen_end;  // high watermark of our last read
+    };
+    std::map<uint32_t, std::vector<Watch>> by_shard;
     for (auto& it : items_)
-      if (it.known) by_shard[it.shard].emplace_back(it.topic, it.partition);
-    for (auto& [shard, tps] : by_shard) {
-      shards.run_at(ShardId(shard), [this_broker = &req_->broker(), &shards, origin, weak, tps = std::move(tps)] {
-        for (auto& [topic, part] : tps) {
-          auto p = this_broker->partition(topic, part);
-          if (!p) continue;
-          p->add_data_waiter(weak, [&shards, origin, weak] {
-            shards.post(origin, [weak] {
-              if (auto s = weak.lock()) s->on_wake();
-            });
+      if (it.known) by_shard[it.shard].push_back(Watch{it.topic, it.partition, it.high_watermark});
+    for (auto& [shard, ws] : by_shard) {
+      shards.run_at(ShardId(shard), [this_broker = &req_->broker(), &shards, origin, weak, ws = std::move(ws)] {
+        auto wake = [&shards, origin, weak] {
+          shards.post(origin, [weak] {
+            if (auto s = weak.lock()) s->on_wake();
           });
+        };
+        for (auto& w : ws) {
+          auto p = this_broker->partition(w.topic, w.partition);
+          if (!p) continue;
+          if (p->log().end_offset().value > w.seen_end) return wake();
+          p->add_data_waiter(weak, wake);
         }
       });
     }
