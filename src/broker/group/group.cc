@@ -1,6 +1,7 @@
 #include "broker/group/group.h"
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
 namespace wharf::broker::group {
@@ -97,6 +98,23 @@ Member* Group::earliest() const {
     if (!best || m->join_seq < best->join_seq) best = m.get();
   }
   return best;
+}
+
+GroupMetadata Group::snapshot() const {
+  assert((state == GroupState::kEmpty || state == GroupState::kStable) &&
+         "only Empty and Stable groups are stored");
+  GroupMetadata md;
+  md.protocol_type = protocol_type;
+  md.generation = generation;
+  md.protocol_name = protocol_name;
+  md.leader = leader;
+  md.members.reserve(members.size());
+  for (auto& [id, m] : members) {
+    md.members.push_back(StoredMember{m->id, m->instance_id, m->client_id, m->client_host,
+                                      m->session_timeout_ms, m->rebalance_timeout_ms,
+                                      m->protocols, m->assignment});
+  }
+  return md;
 }
 
 }  // namespace wharf::broker::group

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/group/group_metadata.h"
 #include "broker/group/group_types.h"
 
 namespace wharf::broker::group {
@@ -93,6 +94,9 @@ struct Group {
   std::optional<std::string> select_protocol() const;
   // The member that arrived first (lowest join_seq), or nullptr.
   Member* earliest() const;
+  // What the offsets log keeps of the group. REQUIRES: state is Empty or
+  // Stable (the only states that are stored; see group_metadata.h).
+  GroupMetadata snapshot() const;
 };
 
 }  // namespace wharf::broker::group

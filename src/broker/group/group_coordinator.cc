@@ -63,6 +63,7 @@ status GroupCoordinator::load() {
     flusher_->add(log->sync_slot());
     // Groups known only by their offsets appear as Empty groups (as in Kafka).
     for (auto& [gid, offsets] : log->groups()) get_or_create_group(gid);
+    for (auto& [gid, md] : log->group_metadata()) restore_group(gid, md);
   }
   logs_ = std::move(logs);
   phase_ = Phase::kActive;
@@ -139,6 +140,49 @@ Group& GroupCoordinator::get_or_create_group(std::string_view group_id) {
              .first;
   }
   return *it->second;
+}
+
+void GroupCoordinator::restore_group(const std::string& group_id, const GroupMetadata& md) {
+  Group& g = get_or_create_group(group_id);
+  g.protocol_type = md.protocol_type;
+  g.generation = md.generation;
+  if (md.members.empty()) return;  // Empty: no protocol, no leader
+  bool leader_known = false;
+  for (auto& sm : md.members) leader_known |= sm.id == md.leader;
+  if (!md.protocol_name || !leader_known) {
+    // Never written so (snapshot() of a Stable group); keep what is sound.
+    WLOG_WARN("group", "group {}: stored generation {} has no protocol or leader; loaded as Empty",
+              group_id, md.generation);
+    return;
+  }
+  g.protocol_name = md.protocol_name;
+  g.leader = md.leader;
+  for (auto& sm : md.members) {
+    auto m = std::make_unique<Member>(io_);
+    m->id = sm.id;
+    m->instance_id = sm.instance_id;
+    m->client_id = sm.client_id;
+    m->client_host = sm.client_host;
+    m->session_timeout_ms = sm.session_timeout_ms;
+    m->rebalance_timeout_ms = sm.rebalance_timeout_ms;
+    m->protocols = sm.protocols;
+    m->assignment = sm.assignment;
+    m->join_seq = ++join_seq_;
+    if (m->instance_id) g.static_members[*m->instance_id] = m->id;
+    g.members.emplace(sm.id, std::move(m));
+  }
+  g.state = GroupState::kStable;
+  // As Kafka after loading a group: the session of every member starts now;
+  // whoever does not heartbeat (or rejoin) within it is removed.
+  for (auto& [id, m] : g.members) arm_session(g, *m);
+  WLOG_INFO("group", "group {}: loaded generation {} with {} members", group_id, g.generation,
+            g.members.size());
+}
+
+status GroupCoordinator::store_group(const Group& g) {
+  OffsetLog* log = offset_log(group_bucket(g.id));
+  assert(log && "owned bucket without an offset log");
+  return log->put_group(g.id, g.snapshot());
 }
 
 std::string GroupCoordinator::new_member_id(std::string_view client_id) {
@@ -311,6 +355,12 @@ void GroupCoordinator::replace_static_member(Group& g, const std::string& old_id
     case GroupState::kStable:
       if (g.protocol_name && m.metadata_for(*g.protocol_name)) {
         // No rebalance: the new incarnation takes over the old assignment.
+        // Stored so that after a restart the new member id is the known one
+        // (the old one is fenced either way).
+        if (auto st = store_group(g); !st) {
+          WLOG_WARN("group", "group {}: cannot store the replaced static member: {}", g.id,
+                    st.error().message);
+        }
         arm_session(g, m);
         JoinResult r = join_result_for(g, m);
         if (leader) r.skip_assignment = true;
@@ -470,6 +520,10 @@ void GroupCoordinator::complete_join(Group& g) {
     g.protocol_name.reset();
     g.leader.clear();
     WLOG_INFO("group", "group {}: generation {} is empty", g.id, g.generation);
+    if (auto st = store_group(g); !st) {
+      // Nobody waits for this; a restart would bring back the last stored state.
+      WLOG_ERROR("group", "group {}: cannot store the empty group: {}", g.id, st.error().message);
+    }
     return;
   }
   if (!g.find(g.leader)) g.leader = g.earliest()->id;
@@ -626,6 +680,16 @@ void GroupCoordinator::sync(SyncRequest req, SyncCallback done) {
     if (Member* target = g->find(a.member_id)) target->assignment = std::move(a.assignment);
   }
   g->state = GroupState::kStable;
+  if (auto st = store_group(*g); !st) {
+    // As Kafka: assignments are handed out only once stored; the members
+    // learn of the failure and rejoin.
+    WLOG_ERROR("group", "group {}: cannot store generation {}: {}", g->id, g->generation,
+               st.error().message);
+    fail_syncs(*g, st.code() == Errc::kMessageTooLarge ? GroupError::UNKNOWN_SERVER_ERROR
+                                                       : GroupError::COORDINATOR_NOT_AVAILABLE);
+    prepare_rebalance(*g, "group metadata could not be stored");
+    return;
+  }
   WLOG_DEBUG("group", "group {}: generation {} stable", g->id, g->generation);
   for (auto& [id, mem] : g->members) {
     if (!mem->awaiting_sync) continue;

@@ -18,9 +18,19 @@
 //
 // Durability of commits: the offset record is written (write(2)) before the
 // commit callback is posted; a background thread fdatasyncs within
-// GroupConfig::offsets_flush_interval_ms (see offset_log.h). Group membership
-// itself is not persisted: after a restart members rejoin (their heartbeats
-// get UNKNOWN_MEMBER_ID), as after a coordinator move.
+// GroupConfig::offsets_flush_interval_ms (see offset_log.h).
+//
+// Durability of the group itself (as Kafka's __consumer_offsets): its
+// metadata (group_metadata.h) is written when a generation becomes Stable
+// (before the SyncGroup responses; if it cannot be written they fail and the
+// group rebalances), when a static member is replaced in a Stable group, and
+// when the group becomes Empty; deletion writes a tombstone. load() brings
+// every stored group back: Empty ones as Empty with their protocol type and
+// generation; Stable ones as Stable with their members (static ones keep
+// their instance ids), leader and assignments, each member's session timer
+// started anew, so members that do not heartbeat in time are removed and the
+// group rebalances (to Empty if nobody is left). Groups known only by their
+// offsets come back Empty without a protocol type.
 #pragma once
 
 #include <asio.hpp>
@@ -57,8 +67,8 @@ class GroupCoordinator {
   static uint32_t group_bucket(std::string_view group_id);
   bool owns(std::string_view group_id) const;
 
-  // Opens and replays the offset files of the owned buckets. Until it
-  // succeeds, requests get COORDINATOR_LOAD_IN_PROGRESS.
+  // Opens and replays the offset files of the owned buckets and restores
+  // their groups. Until it succeeds, requests get COORDINATOR_LOAD_IN_PROGRESS.
   status load();
   // Cancels timers, fdatasyncs and closes the offset files, and fails every
   // waiting join/sync with NOT_COORDINATOR. Later requests get NOT_COORDINATOR.
@@ -92,6 +102,9 @@ class GroupCoordinator {
   Group* find_group(std::string_view group_id) const;
   Group& get_or_create_group(std::string_view group_id);
   std::string new_member_id(std::string_view client_id);
+  // Loading and storing group metadata (see the durability note above).
+  void restore_group(const std::string& group_id, const GroupMetadata& md);
+  status store_group(const Group& g);
 
   // Join paths.
   void join_new_member(Group& g, JoinRequest& req, JoinCallback& done);

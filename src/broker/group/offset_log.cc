@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -11,10 +12,15 @@
 #include "base/crc32c.h"
 #include "base/endian.h"
 #include "base/logging.h"
+#include "broker/group/record_io.h"
 
 namespace wharf::broker::group {
 
 namespace f = offset_format;
+using record_io::put_u16;
+using record_io::put_u32;
+using record_io::put_u64;
+using record_io::Reader;
 
 namespace {
 
@@ -27,10 +33,6 @@ int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-void put_u16(std::string& s, uint16_t v) { uint8_t b[2]; store_be16(b, v); s.append(reinterpret_cast<char*>(b), 2); }
-void put_u32(std::string& s, uint32_t v) { uint8_t b[4]; store_be32(b, v); s.append(reinterpret_cast<char*>(b), 4); }
-void put_u64(std::string& s, uint64_t v) { uint8_t b[8]; store_be64(b, v); s.append(reinterpret_cast<char*>(b), 8); }
 
 // Builds a full record (header + payload) around `payload`.
 std::string frame(uint8_t type, const std::string& payload) {
@@ -74,20 +76,27 @@ std::string encode_tombstone(std::string_view group) {
   return frame(f::kTypeTombstone, p);
 }
 
-// Bounds-checked reader over one payload.
-struct Reader {
-  const uint8_t* p;
-  size_t left;
-  bool ok = true;
-  bool need(size_t n) { if (left < n) ok = false; return ok; }
-  uint16_t u16() { if (!need(2)) return 0; uint16_t v = load_be16(p); p += 2; left -= 2; return v; }
-  uint32_t u32() { if (!need(4)) return 0; uint32_t v = load_be32(p); p += 4; left -= 4; return v; }
-  uint64_t u64() { if (!need(8)) return 0; uint64_t v = load_be64(p); p += 8; left -= 8; return v; }
-  std::string str(size_t n) {
-    if (!need(n)) return {};
-    std::string s(reinterpret_cast<const char*>(p), n); p += n; left -= n; return s;
-  }
-};
+// A group metadata record: a commit of group "" whose topic is the group id
+// (see the header for why). `value` is encode_group_metadata()'s.
+std::string encode_group_metadata_record(std::string_view group, const std::string& value) {
+  std::string p;
+  p.reserve(f::kGroupMetadataFixedSize + group.size() + value.size());
+  put_u16(p, 0);
+  put_u16(p, uint16_t(group.size()));
+  p.append(group);
+  put_u32(p, uint32_t(group_metadata_format::kVersion));
+  put_u64(p, uint64_t(int64_t(-1)));
+  put_u32(p, uint32_t(-1));
+  put_u64(p, uint64_t(now_ms()));
+  put_u32(p, uint32_t(value.size()));
+  p.append(value);
+  return frame(f::kTypeCommit, p);
+}
+
+size_t group_metadata_record_size(std::string_view group, const GroupMetadata& md) {
+  return f::kHeaderSize + f::kGroupMetadataFixedSize + group.size() +
+         encoded_group_metadata_size(md);
+}
 
 status write_all(int fd, const std::string& data, uint64_t at, const std::string& path) {
   size_t done = 0;
@@ -159,8 +168,8 @@ status OffsetLog::replay() {
     if (buf.size() - pos - f::kHeaderSize < len) { why = "short record"; break; }
     if (crc32c(base + pos + 4, f::kHeaderSize - 4 + len) != crc) { why = "crc mismatch"; break; }
     Reader r{base + pos + f::kHeaderSize, len};
-    std::string group = r.str(r.u16());
     if (type == f::kTypeCommit) {
+      std::string group = r.str(r.u16());
       std::string topic = r.str(r.u16());
       int32_t partition = int32_t(r.u32());
       OffsetValue v;
@@ -169,22 +178,32 @@ status OffsetLog::replay() {
       v.commit_time_ms = int64_t(r.u64());
       v.metadata = r.str(r.u32());
       if (!r.ok || r.left != 0) { why = "malformed commit"; break; }
-      auto& g = groups_[group];
-      auto key = std::make_pair(std::move(topic), partition);
-      auto it = g.find(key);
-      if (it != g.end()) live_bytes_ -= commit_size(group, key.first, it->second);
-      live_bytes_ += commit_size(group, key.first, v);
-      g[std::move(key)] = std::move(v);
+      if (group.empty()) {
+        // Group metadata: topic = group id, partition = value version.
+        if (auto st = replay_metadata(std::move(topic), partition, v.metadata, pos); !st) {
+          why = st.error().message;
+          break;
+        }
+      } else {
+        auto& g = groups_[group];
+        auto key = std::make_pair(std::move(topic), partition);
+        auto it = g.find(key);
+        if (it != g.end()) live_bytes_ -= commit_size(group, key.first, it->second);
+        live_bytes_ += commit_size(group, key.first, v);
+        g[std::move(key)] = std::move(v);
+      }
     } else if (type == f::kTypeTombstone) {
+      std::string group = r.str(r.u16());
       r.u64();
       if (!r.ok || r.left != 0) { why = "malformed tombstone"; break; }
-      if (auto it = groups_.find(group); it != groups_.end()) {
-        for (auto& [k, v] : it->second) live_bytes_ -= commit_size(group, k.first, v);
-        groups_.erase(it);
-      }
-    } else {
-      why = "unknown record type";
-      break;
+      if (!group.empty()) forget_group(group);  // "" is the marker after a metadata record
+    } else if ((type & f::kTypeOptionalBit) == 0) {
+      // A newer broker wrote a record it requires readers to understand.
+      // Truncating would destroy it and every later commit: refuse instead.
+      return make_error(Errc::kUnsupported,
+                        "offsets file " + path_ + ": record type " + std::to_string(type) +
+                            " at byte " + std::to_string(pos) +
+                            " is not known to this broker (written by a newer version?)");
     }
     pos += f::kHeaderSize + len;
   }
@@ -195,6 +214,28 @@ status OffsetLog::replay() {
     if (::fdatasync(fd) != 0) return io_error("fdatasync", path_);
   }
   file_bytes_ = pos;
+  return {};
+}
+
+status OffsetLog::replay_metadata(std::string group, int32_t version, const std::string& value,
+                                  size_t pos) {
+  if (group.empty()) return make_error(Errc::kCorrupt, "group metadata without a group");
+  auto it = metadata_.find(group);
+  if (it != metadata_.end()) live_bytes_ -= group_metadata_record_size(group, it->second);
+  if (version != group_metadata_format::kVersion) {
+    // Newer than what we hold, so what we hold is stale: forget it.
+    WLOG_WARN("group", "offsets file {}: group {} has metadata of unknown version {} at byte {} "
+              "(a newer broker); the group keeps only its offsets", path_, group, version, pos);
+    if (it != metadata_.end()) metadata_.erase(it);
+    return {};
+  }
+  auto md = decode_group_metadata(value);
+  if (!md) {
+    if (it != metadata_.end()) live_bytes_ += group_metadata_record_size(group, it->second);
+    return md.error();
+  }
+  live_bytes_ += group_metadata_record_size(group, *md);
+  metadata_[std::move(group)] = std::move(*md);
   return {};
 }
 
@@ -214,6 +255,7 @@ status OffsetLog::append(const std::string& record) {
 
 status OffsetLog::put(std::string_view group, std::string_view topic, int32_t partition,
                       OffsetValue v) {
+  assert(!group.empty() && "the empty group name marks group metadata records");
   if (v.commit_time_ms == 0) v.commit_time_ms = now_ms();
   if (auto st = append(encode_commit(group, topic, partition, v)); !st) return st;
   auto git = groups_.find(group);
@@ -223,20 +265,57 @@ status OffsetLog::put(std::string_view group, std::string_view topic, int32_t pa
   if (it != git->second.end()) live_bytes_ -= commit_size(group, topic, it->second);
   live_bytes_ += commit_size(group, topic, v);
   git->second[std::move(key)] = std::move(v);
-  if (should_compact()) {
-    if (auto st = compact(); !st) {
-      WLOG_WARN("group", "offsets file {}: compaction failed: {}", path_, st.error().message);
-    }
-  }
+  maybe_compact();
   return {};
 }
 
-status OffsetLog::delete_group(std::string_view group) {
-  if (auto st = append(encode_tombstone(group)); !st) return st;
+status OffsetLog::put_group(std::string_view group, const GroupMetadata& md) {
+  assert(!group.empty() && "group metadata needs a group id");
+  std::string value = encode_group_metadata(md);
+  if (f::kGroupMetadataFixedSize + group.size() + value.size() > f::kMaxPayload) {
+    // Replay would take a larger record for a torn tail: never write one.
+    return make_error(Errc::kMessageTooLarge,
+                      "group " + std::string(group) + ": metadata of " +
+                          std::to_string(value.size()) + " bytes exceeds the record limit");
+  }
+  // Record and marker in one write: a reader that sees the record also sees
+  // the marker unless the write was torn (then replay truncates the marker).
+  std::string rec = encode_group_metadata_record(group, value);
+  rec += encode_tombstone("");
+  if (auto st = append(rec); !st) return st;
+  auto it = metadata_.find(group);
+  if (it == metadata_.end()) {
+    it = metadata_.emplace(std::string(group), md).first;
+  } else {
+    live_bytes_ -= group_metadata_record_size(group, it->second);
+    it->second = md;
+  }
+  live_bytes_ += group_metadata_record_size(group, md);
+  maybe_compact();
+  return {};
+}
+
+void OffsetLog::maybe_compact() {
+  if (!should_compact()) return;
+  if (auto st = compact(); !st) {
+    WLOG_WARN("group", "offsets file {}: compaction failed: {}", path_, st.error().message);
+  }
+}
+
+void OffsetLog::forget_group(std::string_view group) {
   if (auto it = groups_.find(group); it != groups_.end()) {
     for (auto& [k, v] : it->second) live_bytes_ -= commit_size(group, k.first, v);
     groups_.erase(it);
   }
+  if (auto it = metadata_.find(group); it != metadata_.end()) {
+    live_bytes_ -= group_metadata_record_size(group, it->second);
+    metadata_.erase(it);
+  }
+}
+
+status OffsetLog::delete_group(std::string_view group) {
+  if (auto st = append(encode_tombstone(group)); !st) return st;
+  forget_group(group);
   return {};
 }
 
@@ -245,9 +324,18 @@ const GroupOffsets* OffsetLog::find(std::string_view group) const {
   return it == groups_.end() ? nullptr : &it->second;
 }
 
+const GroupMetadata* OffsetLog::find_metadata(std::string_view group) const {
+  auto it = metadata_.find(group);
+  return it == metadata_.end() ? nullptr : &it->second;
+}
+
+uint64_t OffsetLog::live_bytes() const {
+  return live_bytes_ + (metadata_.empty() ? 0 : f::kMarkerSize);
+}
+
 bool OffsetLog::should_compact() const {
   return file_bytes_ > opts_.compact_min_bytes &&
-         file_bytes_ > uint64_t(opts_.compact_ratio) * live_bytes_;
+         file_bytes_ > uint64_t(opts_.compact_ratio) * live_bytes();
 }
 
 status OffsetLog::compact() {
@@ -261,16 +349,25 @@ status OffsetLog::compact() {
   };
   std::string out;
   uint64_t written = 0;
+  auto flush_out = [&](size_t at_least) -> status {
+    if (out.size() < at_least) return {};
+    if (auto st = write_all(fd, out, written, tmp); !st) return st;
+    written += out.size();
+    out.clear();
+    return {};
+  };
   for (auto& [group, offsets] : groups_) {
     for (auto& [k, v] : offsets) {
       out += encode_commit(group, k.first, k.second, v);
-      if (out.size() >= (1u << 20)) {
-        if (auto st = write_all(fd, out, written, tmp); !st) return fail(st.error());
-        written += out.size();
-        out.clear();
-      }
+      if (auto st = flush_out(1u << 20); !st) return fail(st.error());
     }
   }
+  for (auto& [group, md] : metadata_) {
+    out += encode_group_metadata_record(group, encode_group_metadata(md));
+    if (auto st = flush_out(1u << 20); !st) return fail(st.error());
+  }
+  // One marker hides every metadata record above from offsets-only readers.
+  if (!metadata_.empty()) out += encode_tombstone("");
   if (auto st = write_all(fd, out, written, tmp); !st) return fail(st.error());
   written += out.size();
   if (::fdatasync(fd) != 0) return fail(io_error("fdatasync", tmp));
