@@ -145,7 +145,16 @@ std::pair<int64_t, int64_t> Partition::offset_for_time(int64_t ts) const {
     if (!h.ok() || h->total_size() > rest.size()) break;
     auto batch = rest.subspan(0, h->total_size());
     if (h->max_timestamp >= ts) {
-      if (auto r = storage::first_record_at_or_after(batch, ts)) return {r->offset, r->timestamp};
+      // The exact record, looking inside compressed batches too, as Kafka does.
+      auto r = storage::first_record_at_or_after(batch, ts);
+      if (r.ok() && r->has_value()) return {(*r)->offset, (*r)->timestamp};
+      // A batch we cannot read (a producer may send garbage compressed bytes
+      // with a valid CRC) or whose records belie its max timestamp: the batch
+      // start is the best answer left. Debug only: every lookup would repeat it.
+      if (!r.ok()) {
+        WLOG_DEBUG("broker", "ListOffsets on {}-{}: batch at offset {}: {}", topic_, id_, h->base_offset,
+                   r.error().message);
+      }
       return {h->base_offset, h->max_timestamp};
     }
     rest = rest.subspan(h->total_size());

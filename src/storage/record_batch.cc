@@ -1,5 +1,6 @@
 #include "storage/record_batch.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include <fmt/format.h>
@@ -108,24 +109,50 @@ bool read_varlong(std::span<const uint8_t> b, size_t* pos, int64_t* out) {
   }
   return false;
 }
+
+// Walks a records section (plain bytes) for the first record with timestamp
+// >= ts. Each record is [length varint][attributes int8][timestampDelta
+// varlong][offsetDelta varint][key, value, headers...]; only the first three
+// fields are read, each within its record's own length.
+result<std::optional<RecordPosition>> walk_records(std::span<const uint8_t> recs, const BatchHeader& h, int64_t ts) {
+  size_t pos = 0;
+  for (int32_t i = 0; i < h.records_count; ++i) {
+    int64_t len = 0;
+    if (!read_varlong(recs, &pos, &len) || len < 1 || uint64_t(len) > recs.size() - pos) {
+      return make_error(Errc::kCorrupt, fmt::format("record {} of {}: bad length", i, h.records_count));
+    }
+    auto rec = recs.subspan(pos, size_t(len));
+    size_t rp = 1;  // past attributes
+    int64_t ts_delta = 0, off_delta = 0;
+    if (!read_varlong(rec, &rp, &ts_delta) || !read_varlong(rec, &rp, &off_delta)) {
+      return make_error(Errc::kCorrupt, fmt::format("record {} of {}: truncated", i, h.records_count));
+    }
+    // Wrapping adds: hostile deltas must not be undefined behaviour.
+    int64_t rts = int64_t(uint64_t(h.base_timestamp) + uint64_t(ts_delta));
+    if (rts >= ts) {
+      int64_t offset = int64_t(uint64_t(h.base_offset) + uint64_t(off_delta));
+      return std::optional<RecordPosition>(RecordPosition{offset, rts});
+    }
+    pos += size_t(len);
+  }
+  return std::optional<RecordPosition>();
+}
 }  // namespace
 
-std::optional<RecordPosition> first_record_at_or_after(std::span<const uint8_t> batch, int64_t ts) {
+result<std::optional<RecordPosition>> first_record_at_or_after(std::span<const uint8_t> batch, int64_t ts,
+                                                               size_t max_decompressed) {
   auto h = parse_batch_header(batch);
-  if (!h.ok() || (h->attributes & kAttrCompressionMask) != 0) return std::nullopt;
-  size_t pos = batch_layout::kHeaderSize;
-  size_t end = std::min(batch.size(), size_t(h->total_size()));
-  for (int32_t i = 0; i < h->records_count && pos < end; ++i) {
-    int64_t len, ts_delta, off_delta;
-    if (!read_varlong(batch, &pos, &len) || len < 0 || pos + size_t(len) > end) return std::nullopt;
-    size_t next = pos + size_t(len);
-    ++pos;  // attributes
-    if (!read_varlong(batch, &pos, &ts_delta) || !read_varlong(batch, &pos, &off_delta)) return std::nullopt;
-    int64_t rts = h->base_timestamp + ts_delta;
-    if (rts >= ts) return RecordPosition{h->base_offset + off_delta, rts};
-    pos = next;
+  if (!h.ok()) return h.error();
+  if (h->magic != kMagicV2 || h->batch_length < int32_t(kHeaderSize - kLogOverhead) || h->records_count < 0) {
+    return make_error(Errc::kCorrupt, "malformed record batch header");
   }
-  return std::nullopt;
+  if (h->records_count == 0) return std::optional<RecordPosition>();
+  auto recs = batch.subspan(kHeaderSize, std::min(batch.size(), h->total_size()) - kHeaderSize);
+  Codec codec = Codec(h->compression());
+  if (codec == Codec::kNone) return walk_records(recs, *h, ts);  // in place, no copy
+  auto plain = decompress(codec, recs, max_decompressed);
+  if (!plain.ok()) return plain.error();
+  return walk_records(*plain, *h, ts);
 }
 
 }  // namespace wharf::storage

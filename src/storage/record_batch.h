@@ -1,5 +1,6 @@
 // Kafka RecordBatch v2 (magic 2): the unit we store. Batches stay batches from
-// socket to disk; storage reads only their 61-byte header, never the records.
+// socket to disk; storage reads only their 61-byte header, never the records,
+// except to answer ListOffsets by time (first_record_at_or_after below).
 //
 // Header layout (all integers big-endian):
 //   @0  baseOffset            int64   assigned by the log on append
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "storage/compression.h"
 
 namespace wharf::storage {
 
@@ -131,14 +133,23 @@ void update_batch_crc(std::span<uint8_t> batch);
 
 namespace wharf::storage {
 
-// For an uncompressed batch: the offset and timestamp of the first record
-// whose timestamp is >= ts (ListOffsets by time). nullopt when the batch is
-// compressed (the caller falls back to the batch's base offset), malformed,
-// or has no such record.
+// The offset and timestamp of the first record, in offset order, whose
+// timestamp is >= ts: what ListOffsets by time answers. Offsets and
+// timestamps are baseOffset/baseTimestamp plus each record's deltas. An
+// uncompressed batch is walked in place; a compressed one is first expanded
+// into a temporary buffer of at most `max_decompressed` bytes
+// (storage/compression.h), since the record may sit inside the batch.
+// nullopt when no record qualifies. Errc::kCorrupt for a malformed header,
+// compressed stream or record; Errc::kMessageTooLarge when the records expand
+// past max_decompressed; Errc::kUnsupported for codec ids 5-7. On an error
+// the caller can still answer with the batch's base offset, as a broker that
+// cannot look inside would. Runs on the caller's thread: expanding a batch
+// costs CPU in proportion to its expanded size, bounded by max_decompressed.
 struct RecordPosition {
   int64_t offset;
   int64_t timestamp;
 };
-std::optional<RecordPosition> first_record_at_or_after(std::span<const uint8_t> batch, int64_t ts);
+result<std::optional<RecordPosition>> first_record_at_or_after(
+    std::span<const uint8_t> batch, int64_t ts, size_t max_decompressed = kMaxDecompressedRecordsBytes);
 
 }  // namespace wharf::storage
