@@ -4,6 +4,11 @@
 // and answered back here. acks=0 is not answered; acks=1 is answered once the
 // batch is in the log (page cache); acks=-1 once a group-committed fdatasync
 // covers it (see broker/flusher.h).
+//
+// Versions 0-2 are advertised but refuse their records: they carry the old
+// message formats (magic 0/1), which Wharf does not store. Listing them is
+// what librdkafka up to 2.10 (Debian ships 2.0.2) looks for before it will
+// compress with gzip, snappy or lz4 at all; every client sends v3+ to us.
 #include <memory>
 
 #include "kafka/handlers.h"
@@ -54,6 +59,7 @@ void handle(const RequestPtr& req) {
   int16_t acks = r.acks;
   bool bad_acks = acks != 0 && acks != 1 && acks != -1;
   bool transactional = r.transactional_id.has_value();
+  bool old_format = req->api_version < 3;
 
   std::map<uint32_t, std::vector<Item>> by_shard;
   p->resp.responses.resize(r.topic_data.size());
@@ -68,6 +74,11 @@ void handle(const RequestPtr& req) {
       auto& pr = tr.partition_responses[pi];
       pr.index = pd.index;
       if (bad_acks) { pr.error_code = 21; continue; }           // INVALID_REQUIRED_ACKS
+      if (old_format) {                                          // UNSUPPORTED_FOR_MESSAGE_FORMAT
+        pr.error_code = 43;
+        pr.error_message = "message format v0/v1 is not supported: produce RecordBatch v2 with Produce v3+";
+        continue;
+      }
       if (transactional) { pr.error_code = 53; continue; }      // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
       if (!info || pd.index < 0 || pd.index >= info->partitions) { pr.error_code = 3; continue; }
       if (pd.records.is_null || pd.records.data.empty()) { pr.error_code = 87; continue; }  // INVALID_RECORD
@@ -124,6 +135,6 @@ void handle(const RequestPtr& req) {
 
 }  // namespace
 
-extern const Handler kProduceHandler{msg::ProduceRequest::kApiKey, 3, 9, &handle};
+extern const Handler kProduceHandler{msg::ProduceRequest::kApiKey, 0, 9, &handle};
 
 }  // namespace wharf::kafka
