@@ -56,7 +56,8 @@ def read_partitions(broker, topic, partitions, expected, **overrides):
         got = []
         deadline = time.monotonic() + CLIENT_TIMEOUT_S
         while len(got) < expected and time.monotonic() < deadline:
-            for m in c.consume(num_messages=1000, timeout=0.5):
+            # consume() waits until it has num_messages or the timeout passed: ask only for what is missing.
+            for m in c.consume(num_messages=min(1000, expected - len(got)), timeout=0.5):
                 if m.error():
                     raise KafkaException(m.error())
                 got.append(m)
