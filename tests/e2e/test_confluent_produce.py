@@ -6,10 +6,14 @@ to decompress whatever any producer chose, batches of different codecs mixed
 in one partition included.
 """
 
+import logging
 import random
 
+from kafka import KafkaConsumer, TopicPartition
+
 import harness
-from confluent_util import Producer, DeliveryLog, conf, create_topic, end_offsets, flush, read_partitions
+from confluent_util import (KafkaError, Producer, DeliveryLog, conf, create_topic, end_offsets, flush,
+                            read_partitions)
 
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 
@@ -58,6 +62,43 @@ class ConfluentProduceTest(harness.BrokerTestCase):
         self.assertEqual(sum(end_offsets(self.broker, topic, partitions).values()), len(expected),
                          "the log holds records nobody acknowledged")
 
+        # A consumer whose fetch limits are smaller than most batches still
+        # gets everything: the broker returns at least the first batch (KIP-74).
+        # kafka-python here, so a second decompressor reads the same bytes.
+        tps = [TopicPartition(topic, p) for p in partitions]
+        small = KafkaConsumer(bootstrap_servers=self.broker.bootstrap, max_partition_fetch_bytes=512,
+                              fetch_max_bytes=1024, enable_auto_commit=False, check_crcs=True)
+        try:
+            small.assign(tps)
+            small.seek_to_beginning()
+            got = {}
+            while len(got) < len(expected):
+                batch = small.poll(timeout_ms=5000)
+                self.assertTrue(batch, f"tiny-fetch consumer stuck after {len(got)} of {len(expected)} records")
+                for records in batch.values():
+                    for r in records:
+                        got[(r.partition, r.offset)] = (r.key, r.value, [(k, v) for k, v in r.headers])
+            self.assertEqual(got, expected)
+        finally:
+            small.close()
+
+    def test_record_batch_over_max_message_bytes_is_refused_and_the_producer_goes_on(self):
+        topic = self.unique("too-large")
+        create_topic(self.broker, topic, 1)
+        log = DeliveryLog()
+        # The client's own limit is raised so the oversized batch reaches the broker.
+        p = Producer(conf(self.broker, message_max_bytes=4_000_000, acks="all", linger_ms=0))
+        p.produce(topic, value=b"before")
+        p.flush(30)
+        p.produce(topic, value=random.Random(3).randbytes(2_000_000), on_delivery=log)
+        p.flush(30)
+        self.assertEqual([e.code() for _, e in log.failed], [KafkaError.MSG_SIZE_TOO_LARGE])
+        p.produce(topic, value=b"after", on_delivery=log)
+        p.flush(30)
+        self.assertEqual([m.value() for m in log.delivered], [b"after"])
+        self.assertEqual([m.value() for m in read_partitions(self.broker, topic, (0,), 2)], [b"before", b"after"])
+        self.assertEqual(end_offsets(self.broker, topic, (0,)), {0: 2})
+
     def test_idempotent_producer_writes_each_record_once_in_order(self):
         topic = self.unique("idempotent")
         partitions = (0, 1, 2)
@@ -92,4 +133,5 @@ class ConfluentProduceTest(harness.BrokerTestCase):
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)
     harness.main()
