@@ -11,6 +11,7 @@ import struct
 
 API_PRODUCE = 0
 API_METADATA = 3
+API_OFFSET_COMMIT = 8
 API_VERSIONS = 18
 
 
@@ -26,6 +27,37 @@ def frame(payload):
 def api_versions_v0(correlation_id):
     # ApiVersions v0 has an empty body.
     return frame(header(API_VERSIONS, 0, correlation_id))
+
+
+def string(s):
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def offset_commit_v2(correlation_id, group, topic, offsets):
+    """OffsetCommit v2 from outside any generation (generation -1, no member id), as tools commit.
+
+    offsets: {partition: offset}; metadata is left null.
+    """
+    body = string(group) + struct.pack(">i", -1) + string("") + struct.pack(">q", -1)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", len(offsets))
+    for partition, offset in offsets.items():
+        body += struct.pack(">iqh", partition, offset, -1)
+    return frame(header(API_OFFSET_COMMIT, 2, correlation_id) + body)
+
+
+def parse_offset_commit_v2(body):
+    """(correlation_id, {partition: error_code}) from an OffsetCommit v2 response with one topic."""
+    correlation_id, ntopics = struct.unpack_from(">ii", body, 0)
+    assert ntopics == 1, f"{ntopics} topics in an OffsetCommit response for one"
+    (name_len,) = struct.unpack_from(">h", body, 8)
+    pos = 10 + name_len
+    (n,) = struct.unpack_from(">i", body, pos)
+    errors = {}
+    for i in range(n):
+        partition, err = struct.unpack_from(">ih", body, pos + 4 + 6 * i)
+        errors[partition] = err
+    return correlation_id, errors
 
 
 def connect(port, timeout_s=10):
