@@ -80,10 +80,15 @@ void Connection::deliver() {
   delivering_ = false;
 }
 
-void Connection::pause_reading() { paused_by_session_ = true; }
+void Connection::pause_reading() {
+  paused_by_session_ = true;
+  if (!closed_) keep_alive_ = shared_from_this();
+}
 
 void Connection::resume_reading() {
   paused_by_session_ = false;
+  // Dropped when this returns, after do_read() has taken its own reference.
+  auto self = std::move(keep_alive_);
   if (closed_ || paused()) return;
   // Input already buffered may hold complete requests.
   deliver();
@@ -177,6 +182,7 @@ void Connection::close_after_flush() {
 void Connection::close() {
   if (closed_) return;
   closed_ = true;
+  auto self = std::move(keep_alive_);  // may be the last reference: keep *this until we return
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -10,6 +10,10 @@
 // flight); reading also pauses while more than kMaxQueuedBytes wait to be sent.
 //
 // Lifetime: owned by shared_ptr; asynchronous operations hold a reference.
+// Sessions hold only weak references, so while the session has paused reading
+// (and no read is outstanding) the connection holds a reference to itself,
+// released by resume_reading() or close(); otherwise it would be destroyed,
+// and its socket closed, under requests still waiting for their responses.
 // Thread rules: all methods on the owning shard's thread.
 #pragma once
 
@@ -72,6 +76,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t want_ = 0;
   bool reading_ = false, closed_ = false;
   bool paused_by_session_ = false;  // the session asked to stop reading
+  std::shared_ptr<Connection> keep_alive_;  // set while paused_by_session_ and open
   bool paused_by_output_ = false;   // too many bytes queued to send
   bool paused() const { return paused_by_session_ || paused_by_output_; }
   bool close_after_flush_ = false;
