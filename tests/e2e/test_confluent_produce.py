@@ -82,6 +82,26 @@ class ConfluentProduceTest(harness.BrokerTestCase):
         finally:
             small.close()
 
+    def test_deeply_pipelined_producer_gets_every_record_acknowledged_once(self):
+        # Without idempotence librdkafka keeps up to a million requests in
+        # flight per connection; one record per batch makes thousands of
+        # Produce requests, far past the broker's in-flight limit (64), where
+        # it stops reading. The connection must survive that, or the client
+        # reconnects and resends, writing records twice.
+        topic = self.unique("pipelined")
+        create_topic(self.broker, topic, 1)
+        log = DeliveryLog()
+        p = Producer(conf(self.broker, acks="all", linger_ms=0, batch_num_messages=1,
+                          max_in_flight_requests_per_connection=1_000_000))
+        n = 3000
+        for i in range(n):
+            p.produce(topic, value=f"{i}".encode(), partition=0, on_delivery=log)
+        flush(p, n, log, self)
+        self.assertEqual(sorted(m.offset() for m in log.delivered), list(range(n)))
+        self.assertEqual(end_offsets(self.broker, topic, (0,)), {0: n}, "records were written more than once")
+        got = read_partitions(self.broker, topic, (0,), n)
+        self.assertEqual(sorted(int(m.value()) for m in got), list(range(n)))
+
     def test_record_batch_over_max_message_bytes_is_refused_and_the_producer_goes_on(self):
         topic = self.unique("too-large")
         create_topic(self.broker, topic, 1)
