@@ -75,7 +75,8 @@ class MemberProcess:
         self.received = []
         self.assigned = set()
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "group_member.py"), broker.bootstrap,
-                                      group, topic], stdout=subprocess.PIPE, text=True)
+                                      group, topic], stdout=subprocess.PIPE, text=True,
+                                     preexec_fn=harness.die_with_parent)
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

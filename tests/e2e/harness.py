@@ -11,6 +11,7 @@ The broker binary comes from $WHARF_BIN (set by tests/e2e/CMakeLists.txt),
 falling back to build/wharf for running a file by hand.
 """
 
+import ctypes
 import os
 import re
 import shutil
@@ -31,6 +32,17 @@ START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30
 
 _PORT_LINE = re.compile(r"kafka listening on \S+ \(port (\d+)\)")
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """preexec_fn for children: SIGKILL them if this process dies.
+
+    When ctest kills a test that ran past its TIMEOUT, its brokers (and
+    member processes) must not live on holding ports and temp dirs.
+    """
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def wait_until(predicate, timeout_s, what, interval_s=0.05):
@@ -83,7 +95,8 @@ class Broker:
         args = [WHARF_BIN, "serve", "--data-dir", self.data_dir,
                 "--kafka-listen", f"127.0.0.1:{self.port}",
                 "--shards", "2"] + self.extra_args
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent)
         log.close()
 
         def listening_port():
