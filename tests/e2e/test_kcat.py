@@ -19,7 +19,7 @@ KCAT_TIMEOUT_S = 60
 class KcatTest(harness.BrokerTestCase):
     # Auto-created topics get several partitions so kcat alone can make a
     # multi-partition topic (it has no create-topic command).
-    BROKER_ARGS = ("--topics-default-partitions", str(PARTITIONS))
+    BROKER_ARGS = ("--topics-default-partitions", str(PARTITIONS), "--groups-initial-rebalance-delay-ms", "100")
 
     def kcat(self, *args, stdin=b""):
         cmd = ["kcat", "-b", self.broker.bootstrap, "-q"] + list(args)
@@ -97,6 +97,24 @@ class KcatTest(harness.BrokerTestCase):
         # The other partitions of the topic stayed empty.
         for p in (0, 1):
             self.assertEqual(self.consume_json(topic, "-p", str(p), "-o", "beginning"), [])
+
+    def test_balanced_consumer_group_resumes_where_it_left_off(self):
+        # kcat -G joins a group, reads to the end of every partition (-e),
+        # commits on exit; the next run of the same group starts after that.
+        topic = self.unique("kcat-group")
+        group = self.unique("kcat-g")
+
+        def consume_group():
+            out = self.kcat("-G", group, topic, "-e", "-X", "auto.offset.reset=earliest", "-f", "%p %o %s\n")
+            return sorted(tuple(line.split(" ", 2)) for line in out.decode().splitlines())
+
+        for p in range(PARTITIONS):
+            self.produce(topic, p, [(f"k{p}", f"first {p}")], [])
+        self.assertEqual(consume_group(), [(str(p), "0", f"first {p}") for p in range(PARTITIONS)])
+        for p in range(PARTITIONS):
+            self.produce(topic, p, [(f"k{p}", f"second {p}")], [])
+        self.assertEqual(consume_group(), [(str(p), "1", f"second {p}") for p in range(PARTITIONS)])
+        self.assertEqual(consume_group(), [], "a third run got records again")
 
 
 if __name__ == "__main__":
