@@ -167,7 +167,14 @@ def log_start(broker, topic):
 def list_segment_files(broker, topic):
     """(name, size) of the partition's segment files, as the user sees them on disk."""
     d = os.path.join(broker.data_dir, f"{topic}-0")
-    return [(f, os.path.getsize(os.path.join(d, f))) for f in sorted(os.listdir(d)) if f.endswith(".log")]
+    out = []
+    for f in sorted(os.listdir(d)):
+        if f.endswith(".log"):
+            try:
+                out.append((f, os.path.getsize(os.path.join(d, f))))
+            except FileNotFoundError:
+                pass  # retention deleted it just now
+    return out
 
 
 if __name__ == "__main__":
