@@ -82,7 +82,6 @@ class CrashRecoveryTest(harness.BrokerTestCase):
             if kills and len(acked) >= kills[0]:
                 kills.pop(0)
                 self.broker.kill()
-                acked_before_kill = len(acked)
                 # Keep producing into the client's queue while nothing listens.
                 for _ in range(PRODUCED_WHILE_DOWN):
                     if i < TOTAL:
@@ -91,7 +90,6 @@ class CrashRecoveryTest(harness.BrokerTestCase):
                         i += 1
                 producer.poll(0.3)
                 self.broker.start()
-                self.assertGreater(acked_before_kill, 0)
         self.assertEqual(kills, [], "the stream ended before every planned kill")
         self.assertEqual(producer.flush(CLIENT_TIMEOUT_S), 0, "records still undelivered after the timeout")
 
