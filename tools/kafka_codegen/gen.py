@@ -15,6 +15,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from codegen_common import CPP_KEYWORDS as _CPP_RESERVED, Out, cpp_string_literal, write_files  # noqa: E402
+
 # APIs to generate, in this order. Each name X expands to XRequest.json and
 # XResponse.json; one x.h/x.cc pair per API.
 APIS = [
@@ -85,17 +88,8 @@ FIXED_READ = {
     "uuid": "read_uuid",
 }
 
-CPP_KEYWORDS = set("""
-alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t
-char16_t char32_t class compl concept const consteval constexpr constinit const_cast
-continue co_await co_return co_yield decltype default delete do double dynamic_cast
-else enum explicit export extern false float for friend goto if inline int long
-mutable namespace new noexcept not not_eq nullptr operator or or_eq private
-protected public register reinterpret_cast requires return short signed sizeof
-static static_assert static_cast struct switch template this thread_local throw
-true try typedef typeid typename union unsigned using virtual void volatile wchar_t
-while xor xor_eq decode encode version
-""".split())
+# Reserved words plus the member functions every generated struct has.
+CPP_KEYWORDS = _CPP_RESERVED | {"decode", "encode", "version"}
 
 
 # --------------------------------------------------------------------------
@@ -243,21 +237,6 @@ def snake(name):
 
 def file_stem(api):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", api).lower()
-
-
-def cpp_string_literal(s):
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif 32 <= ord(ch) < 127:
-            out.append(ch)
-        else:
-            out.extend("\\x%02x" % b for b in ch.encode("utf-8"))
-    out.append('"')
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------
@@ -444,17 +423,6 @@ def differs_from_default(f, x):
 
 # --------------------------------------------------------------------------
 # Code emission
-
-class Out:
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, ind, text=""):
-        self.lines.append(("  " * ind + text) if text else "")
-
-    def text(self):
-        return "\n".join(self.lines) + "\n"
-
 
 def compact_arg(c):
     return "" if c == "false" else c
@@ -936,21 +904,7 @@ def main(argv):
     files["api_keys.h"], files["api_keys.cc"] = gen_api_keys(apis)
     files["requests.h"], files["requests.cc"] = gen_requests(apis)
 
-    os.makedirs(a.out, exist_ok=True)
-    for name in sorted(files):
-        path = os.path.join(a.out, name)
-        old = None
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                old = f.read()
-        if old != files[name]:
-            with open(path, "w", encoding="utf-8", newline="\n") as f:
-                f.write(files[name])
-    # Remove stale generated files so the glob in src/kafka/CMakeLists.txt
-    # never picks up an API that was dropped from APIS.
-    for name in sorted(os.listdir(a.out)):
-        if name.endswith((".h", ".cc")) and name not in files:
-            os.remove(os.path.join(a.out, name))
+    write_files(a.out, files, prune=True)
     return 0
 
 
