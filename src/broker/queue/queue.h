@@ -60,7 +60,8 @@ namespace wharf::broker::queue {
 
 // x-overflow.
 enum class Overflow : uint8_t {
-  kDropHead,          // drop (dead-letter: maxlen) the oldest ready messages
+  kDropHead,          // drop (dead-letter: maxlen) ready messages from the head: the ones
+                      // that would be delivered next (highest priority first)
   kRejectPublish,     // refuse the new message (publish() says kRejected)
   kRejectPublishDlx,  // refuse it and dead-letter it (maxlen)
 };
@@ -161,8 +162,10 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   // Pushes up to `max` ready messages to this consumer now (within its flow
   // limits) and returns how many; for front ends that pull.
   result<size_t> deliver(ConsumerId id, size_t max);
-  // Single-active-consumer: whether `id` is the one receiving. Always true
-  // for any consumer when the mode is off.
+  // Single-active-consumer: whether `id` is the one receiving. The first
+  // consumer attached becomes active; when the active one goes, the
+  // highest-priority, earliest-attached remaining one takes over. Always
+  // true for any attached consumer when the mode is off.
   bool is_active(ConsumerId id) const;
 
   // basic.get: the next ready message, or nullopt when none. With no_ack it
