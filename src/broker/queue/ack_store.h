@@ -82,6 +82,7 @@ class AckStore {
   // For a flush round: the file when bytes were written since the last call,
   // else null. The caller fdatasyncs it.
   std::shared_ptr<storage::File> sync_file();
+  bool unsynced() const { return unsynced_; }
 
   // Whether the file is big enough, relative to `live_records`, to compact.
   bool should_compact(size_t live_records) const;

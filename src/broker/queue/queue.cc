@@ -248,6 +248,7 @@ std::optional<int64_t> Queue::expiry_of(const Message& m, int64_t enqueued_at_ms
   std::optional<int64_t> ttl = cfg_.message_ttl_ms;
   if (m.props.expiration_ms) ttl = ttl ? std::min(*ttl, *m.props.expiration_ms) : *m.props.expiration_ms;
   if (!ttl) return std::nullopt;
+  if (*ttl > std::numeric_limits<int64_t>::max() - enqueued_at_ms) return std::nullopt;  // never, in practice
   return enqueued_at_ms + *ttl;
 }
 
@@ -282,7 +283,9 @@ result<std::optional<Queue::Taken>> Queue::peek_level(Level& lv) {
         lv.requeued.erase(h.offset);
         settle(lv, h.offset);
       } else {
-        int64_t to = rec ? rec->offset : lv.end();
+        // Below the log start cannot happen (segments are deleted only below
+        // the cursor); if it did, resume at the start rather than skip to the end.
+        int64_t to = rec ? rec->offset : rr.ok() ? lv.end() : lv.start();
         settle_range(lv, lv.cursor, to);
         lv.cursor = to;
         if (acks_) acks_->cursor(lv.index, lv.cursor);
@@ -422,20 +425,24 @@ size_t Queue::settle_deliveries(SessionId session, DeliveryTag tag, Select sel, 
     return 0;
   }
   SessionDeliveries& m = sit->second;
-  std::vector<Unacked> picked;
-  if (sel == Select::kOne) {
+  if (sel == Select::kOne) {  // the common case, without the vector
     auto it = m.find(tag.value);
     if (it == m.end()) {
       *err = make_error(Errc::kNotFound, fmt::format("unknown delivery tag {}", tag.value));
       return 0;
     }
-    picked.push_back(it->second);
+    Unacked u = it->second;
     m.erase(it);
-  } else {
-    auto end = (sel == Select::kAll || tag.value == 0) ? m.end() : m.upper_bound(tag.value);
-    for (auto it = m.begin(); it != end; ++it) picked.push_back(it->second);
-    m.erase(m.begin(), end);
+    if (m.empty()) sessions_.erase(sit);
+    --unacked_total_;
+    act(u);
+    release_slot(u.consumer);
+    return 1;
   }
+  std::vector<Unacked> picked;
+  auto end = (sel == Select::kAll || tag.value == 0) ? m.end() : m.upper_bound(tag.value);
+  for (auto it = m.begin(); it != end; ++it) picked.push_back(it->second);
+  m.erase(m.begin(), end);
   if (m.empty()) sessions_.erase(sit);
   unacked_total_ -= picked.size();
   for (const auto& u : picked) act(u);
@@ -484,7 +491,8 @@ bool Queue::is_active(ConsumerId id) const {
   return !cfg_.single_active_consumer || active_ == id;
 }
 
-void Queue::detach(const std::shared_ptr<Consumer>& c, bool requeue_unacked) {
+// `c` by value: releasing slots below may erase the map entry it came from.
+void Queue::detach(std::shared_ptr<Consumer> c, bool requeue_unacked) {
   std::erase(order_, c);
   c->cancelled = true;
   if (c->opts.exclusive) exclusive_ = false;
@@ -808,20 +816,34 @@ storage::FlushJob Queue::begin_flush_round() {
       WLOG_ERROR("queue", "queue '{}': writing acks: {}", cfg_.name, st.error().message);
     }
   }
+  bool confirms = false;
   for (auto& lvp : levels_) {
     if (!lvp) continue;
     lvp->round = lvp->log->begin_flush();
     lvp->in_round = true;
     all.files.insert(all.files.end(), lvp->round.files.begin(), lvp->round.files.end());
+    confirms = confirms || !lvp->confirm_waiters.empty();
   }
-  if (acks_) {
-    if (auto f = acks_->sync_file()) all.files.push_back(std::move(f));
+  if (acks_ && acks_->unsynced()) {
+    // Publishers wait on this round; acks can wait for a later one.
+    int64_t t = now();
+    bool due = last_ack_sync_ == std::numeric_limits<int64_t>::min() || t - last_ack_sync_ >= cfg_.ack_sync_interval_ms;
+    if (!confirms || due) {
+      all.files.push_back(acks_->sync_file());
+      last_ack_sync_ = t;
+    } else {
+      ack_sync_deferred_ = true;
+    }
   }
   return all;
 }
 
 void Queue::end_flush_round(const storage::FlushJob&, const status& st) {
   if (closed_) return;
+  if (ack_sync_deferred_) {
+    ack_sync_deferred_ = false;
+    if (hooks_.request_flush) hooks_.request_flush(shared_from_this(), 0, false);  // within the flush interval
+  }
   for (auto& lvp : levels_) {
     if (!lvp || !lvp->in_round) continue;
     if (st.ok()) lvp->log->end_flush(lvp->round);

@@ -40,6 +40,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,10 @@ struct QueueConfig {
   bool single_active_consumer = false;          // x-single-active-consumer
   storage::LogConfig log = default_queue_log_config();
   size_t read_window_bytes = 64 * 1024;         // per-level read-ahead buffer
+  // acks.log joins a flush round that carries confirms at most this often
+  // (ms): confirms then cost one fdatasync, not two. Rounds without confirms
+  // always sync it.
+  int64_t ack_sync_interval_ms = 100;
 };
 
 // A message leaving the queue for a dead-letter exchange. The queue has
@@ -300,7 +305,7 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   std::shared_ptr<Consumer> pick_consumer();
   void rotate(const Consumer& c);  // to the back of its priority group
   void choose_active();
-  void detach(const std::shared_ptr<Consumer>& c, bool requeue_unacked);
+  void detach(std::shared_ptr<Consumer> c, bool requeue_unacked);
   bool push_one(const std::shared_ptr<Consumer>& c);
 
   void schedule();  // run tick() at the end of this turn (hooks.defer) or now
@@ -334,6 +339,8 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   bool expiring_possible_ = false;  // a ready message may carry an expiration
   int64_t wake_requested_ = -1;
 
+  int64_t last_ack_sync_ = std::numeric_limits<int64_t>::min();  // now() of the last round syncing acks.log
+  bool ack_sync_deferred_ = false;  // a round left acks.log out: ask for another
   uint64_t expired_ = 0;  // messages expired so far (expire() reports the difference)
 
   bool closed_ = false;

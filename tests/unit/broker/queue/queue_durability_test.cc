@@ -102,6 +102,40 @@ TEST(QueueRestart, PowerCutKeepsConfirmedMessagesAndSyncedAcks) {
   EXPECT_EQ(drain(*q), (std::vector<std::string>{"after"}));
 }
 
+TEST(QueueRestart, AcksLeftOutOfAConfirmRoundAreSyncedByALaterOne) {
+  // A round that publishers wait on syncs only the log (one fdatasync); the
+  // acks it leaves out get a round of their own, asked for at once.
+  Harness h;
+  storage::FaultInjectionEnv env(storage::Env::posix());
+  h.env = &env;
+  std::vector<bool> requests;  // urgent?
+  std::shared_ptr<Flushable> target;
+  auto hooks = h.hooks();
+  hooks.request_flush = [&](const std::shared_ptr<Flushable>& f, size_t, bool urgent) {
+    target = f;
+    requests.push_back(urgent);
+  };
+  {
+    auto q = *Queue::open(h.dir, Harness::config(), hooks);
+    publish_all(*q, {"a", "b", "c"});
+    auto d = q->get(SessionId(1), false);
+    ASSERT_TRUE(q->ack(SessionId(1), (*d)->tag, false).ok());
+    ASSERT_TRUE(flush_now(*q).ok());  // syncs log and acks.log
+    d = q->get(SessionId(1), false);
+    ASSERT_TRUE(q->ack(SessionId(1), (*d)->tag, false).ok());
+    int confirmed = 0;
+    ASSERT_TRUE(q->publish(msg("d"), [&](status st) { confirmed += st.ok(); }).ok());
+    requests.clear();
+    ASSERT_TRUE(flush_now(*q).ok());  // carries a confirm: acks.log left out
+    EXPECT_EQ(confirmed, 1);
+    ASSERT_EQ(requests, std::vector<bool>{false});  // ... and a later round requested
+    ASSERT_TRUE(flush_now(*target).ok());
+  }
+  ASSERT_TRUE(env.drop_unsynced_data().ok());
+  auto q = h.open();
+  EXPECT_EQ(drain(*q), (std::vector<std::string>{"c", "d"}));
+}
+
 TEST(QueueRestart, AckStateBeyondALostLogTailIsDiscarded) {
   // The ack file can be durable while the log lost unsynced messages
   // (compaction syncs it on its own): the offsets it settled will be reused
