@@ -777,6 +777,12 @@ void Queue::collect_garbage() {
     // Everything below the first unsettled offset is consumed.
     int64_t low = std::min(lv.settled.first_gap(lv.start()), lv.cursor);
     if (low <= lv.start()) continue;
+    if (low == lv.end() && lv.log->size_bytes() >= cfg_.roll_consumed_bytes) {
+      // All consumed: the active segment can go too once it is not active.
+      if (auto st = lv.log->roll_active(now()); !st.ok()) {
+        WLOG_WARN("queue", "queue '{}': rolling a consumed segment: {}", cfg_.name, st.error().message);
+      }
+    }
     auto r = lv.log->delete_segments_before(Offset(low));
     if (!r.ok()) {
       WLOG_WARN("queue", "queue '{}': deleting consumed segments: {}", cfg_.name, r.error().message);

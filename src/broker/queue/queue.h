@@ -89,6 +89,10 @@ struct QueueConfig {
   // (ms): confirms then cost one fdatasync, not two. Rounds without confirms
   // always sync it.
   int64_t ack_sync_interval_ms = 100;
+  // Once every message of a level is settled and its active segment holds
+  // at least this much, the segment is rolled and deleted, so an idle,
+  // consumed queue keeps at most this much on disk per level.
+  uint64_t roll_consumed_bytes = 1u << 20;
 };
 
 // A message leaving the queue for a dead-letter exchange. The queue has

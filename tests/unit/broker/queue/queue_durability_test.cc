@@ -215,6 +215,22 @@ TEST(QueueDisk, SegmentsAreDeletedOnceEverythingInThemIsAcked) {
   EXPECT_EQ(drain(*q), std::vector<std::string>{});
 }
 
+TEST(QueueDisk, AFullyConsumedQueueGivesBackItsActiveSegmentToo) {
+  Harness h;
+  auto cfg = Harness::config();
+  cfg.roll_consumed_bytes = 1000;
+  auto q = h.open(cfg);
+  publish_all(*q, numbered(0, 20));  // about 2 KiB, one segment
+  EXPECT_GT(q->disk_bytes(), 1000u);
+  EXPECT_EQ(drain(*q).size(), 20u);
+  EXPECT_EQ(q->disk_bytes(), 0u);
+  EXPECT_EQ(count_files(h.dir + "/p000", ".log"), 1u);  // a fresh, empty active segment
+  publish_all(*q, {"later"});
+  ASSERT_TRUE(q->close().ok());
+  q = h.open(cfg);
+  EXPECT_EQ(drain(*q), std::vector<std::string>{"later"});
+}
+
 TEST(QueueMemory, BookkeepingIsOUnackedNotOBacklog) {
   Harness h;
   auto cfg = Harness::config();
