@@ -216,8 +216,9 @@ result<PublishResult> Queue::publish(const Message& m, ConfirmFn on_confirm) {
   if (cfg_.message_ttl_ms) expiring_possible_ = true;
 
   bool wait_for_sync = cfg_.durable && m.props.persistent();
-  if (cfg_.durable && hooks_.request_flush) hooks_.request_flush(shared_from_this(), batch_.size(), wait_for_sync);
+  // The waiter first: an owner may run the round before request_flush returns.
   if (wait_for_sync && on_confirm) lv.confirm_waiters.emplace_back(offset, std::move(on_confirm));
+  if (cfg_.durable && hooks_.request_flush) hooks_.request_flush(shared_from_this(), batch_.size(), wait_for_sync);
 
   if (cfg_.overflow == Overflow::kDropHead) {
     while (over()) {

@@ -34,8 +34,17 @@
 // elsewhere (the shard's flusher thread).
 //
 // Lifetime. Held by shared_ptr (flush rounds and deferred work hold weak or
-// strong references). After close() or remove() every call fails with
-// kNotFound and no callback fires any more.
+// strong references). After close() or remove() return, every call fails
+// with kNotFound and no callback fires any more (remove() itself calls the
+// consumers' on_cancel and fails pending confirms).
+//
+// Wiring (what the broker does for each queue, on the owning shard):
+//   hooks.defer         = [&io](auto fn) { asio::post(io, std::move(fn)); };
+//   hooks.request_flush = [&flusher](auto& f, size_t b, bool urgent) { flusher.dirty(f, b, urgent); };
+//   hooks.wake_at       = arm a steady_timer for that time; on expiry call q->expire();
+//   hooks.dead_letter   = hand the DeadLetter to the routing layer (it may
+//                         live on another shard: the Message owns or shares its bytes);
+// and calls close() at shutdown (after the Flusher's last round).
 #pragma once
 
 #include <cstdint>
@@ -81,7 +90,7 @@ struct QueueConfig {
   Overflow overflow = Overflow::kDropHead;      // x-overflow
   std::optional<std::string> dead_letter_exchange;     // x-dead-letter-exchange; unset = discard
   std::optional<std::string> dead_letter_routing_key;  // x-dead-letter-routing-key
-  std::optional<uint32_t> delivery_limit;       // x-delivery-limit: max redeliveries
+  std::optional<uint32_t> delivery_limit;       // x-delivery-limit: redeliveries allowed (N+1 deliveries)
   bool single_active_consumer = false;          // x-single-active-consumer
   storage::LogConfig log = default_queue_log_config();
   size_t read_window_bytes = 64 * 1024;         // per-level read-ahead buffer
@@ -188,9 +197,10 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
 
   result<size_t> ack(SessionId session, DeliveryTag tag, bool multiple);
   // nack / reject. requeue: back to its original place (redelivered=true),
-  // or dead-lettered with reason delivery_limit once it has been delivered
-  // more than delivery_limit + 1 times. Without requeue: dead-lettered
-  // (rejected) or discarded.
+  // except that with a delivery_limit of N a message returned after its
+  // (N+1)-th delivery is dead-lettered (delivery_limit) instead. Without
+  // requeue: dead-lettered (rejected) or, with no dead-letter exchange,
+  // discarded.
   result<size_t> reject(SessionId session, DeliveryTag tag, bool multiple, bool requeue);
   // basic.recover(requeue=true): requeues every unacked delivery of `session`.
   size_t recover(SessionId session);
