@@ -21,6 +21,8 @@ std::string_view errc_name(Errc c) {
     case Errc::kTimeout: return "timeout";
     case Errc::kShuttingDown: return "shutting_down";
     case Errc::kUnsupported: return "unsupported";
+    case Errc::kResourceLocked: return "resource_locked";
+    case Errc::kPreconditionFailed: return "precondition_failed";
   }
   return "?";
 }

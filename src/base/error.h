@@ -25,6 +25,8 @@ enum class Errc : uint16_t {
   kTimeout,
   kShuttingDown,
   kUnsupported,
+  kResourceLocked,      // held exclusively by someone else (exclusive consumer, exclusive queue)
+  kPreconditionFailed,  // a stated condition does not hold (delete if-unused / if-empty)
 };
 
 std::string_view errc_name(Errc c);

@@ -27,7 +27,7 @@ void Flusher::stop() {
   timer_.cancel();
 }
 
-void Flusher::dirty(const std::shared_ptr<Partition>& p, size_t bytes, bool urgent) {
+void Flusher::dirty(const std::shared_ptr<Flushable>& p, size_t bytes, bool urgent) {
   if (!p->in_flush_list_) {  // a flag, not a search: 10,000 partitions make a long list
     p->in_flush_list_ = true;
     dirty_.push_back(p);
@@ -51,8 +51,8 @@ void Flusher::start_round() {
   std::vector<Item> items;
   for (auto& p : dirty_) {
     p->in_flush_list_ = false;
-    if (p->closed()) continue;
-    auto job = p->log().begin_flush();
+    if (p->flush_closed()) continue;
+    auto job = p->begin_flush_round();
     items.push_back(Item{p, std::move(job)});
   }
   dirty_.clear();
@@ -85,10 +85,9 @@ void Flusher::worker_loop() {
     status result = storage::Log::run_flush_all(jobs);
     asio::post(io_, [this, items = std::move(items), result = std::move(result)]() mutable {
       for (auto& it : items) {
-        auto& p = it.partition;
-        if (p->closed()) continue;
-        if (result.ok()) p->log().end_flush(it.job);
-        p->on_flushed(result);
+        auto& p = it.target;
+        if (p->flush_closed()) continue;
+        p->end_flush_round(it.job, result);
       }
       in_flight_ = false;
       if (again_) { again_ = false; start_round(); }
@@ -99,11 +98,7 @@ void Flusher::worker_loop() {
 void Flusher::flush_all_sync() {
   for (auto& p : dirty_) {
     p->in_flush_list_ = false;
-    if (p->closed()) continue;
-    auto job = p->log().begin_flush();
-    auto st = job.empty() ? status{} : storage::Log::run_flush(job);
-    if (st.ok()) p->log().end_flush(job);
-    p->on_flushed(st);
+    (void)flush_now(*p);
   }
   dirty_.clear();
   dirty_bytes_ = 0;

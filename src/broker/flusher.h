@@ -1,7 +1,7 @@
 // Flusher: group commit for one shard.
 //
-// Appends mark their partition dirty. A flush round collects one FlushJob per
-// dirty partition, runs every fdatasync on the flusher's own thread (so the
+// Appends mark their partition (or queue: any Flushable) dirty. A flush round
+// collects one FlushJob per dirty Flushable, runs every fdatasync on the flusher's own thread (so the
 // shard keeps serving), then publishes the new durable offsets on the shard
 // and wakes acks=all producers. Only one round is in flight; appends that
 // arrive meanwhile go into the next round, so under load each fdatasync covers
@@ -24,6 +24,7 @@
 
 #include <asio.hpp>
 
+#include "broker/flushable.h"
 #include "broker/partition.h"
 
 namespace wharf::broker {
@@ -33,14 +34,14 @@ class Flusher {
   Flusher(asio::io_context& io, int64_t interval_ms, uint64_t flush_bytes);
   ~Flusher();
 
-  void dirty(const std::shared_ptr<Partition>& p, size_t bytes, bool urgent);
+  void dirty(const std::shared_ptr<Flushable>& p, size_t bytes, bool urgent);
   // Flushes everything now, blocking the calling (shard) thread. For shutdown.
   void flush_all_sync();
   void stop();
 
  private:
   struct Item {
-    std::shared_ptr<Partition> partition;
+    std::shared_ptr<Flushable> target;
     storage::FlushJob job;
   };
   void start_round();
@@ -54,7 +55,7 @@ class Flusher {
   bool in_flight_ = false;
   bool again_ = false;
   uint64_t dirty_bytes_ = 0;
-  std::vector<std::shared_ptr<Partition>> dirty_;
+  std::vector<std::shared_ptr<Flushable>> dirty_;
 
   // Worker thread hand-off (one round at a time).
   std::mutex mu_;

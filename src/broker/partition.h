@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "base/result.h"
+#include "broker/flushable.h"
 #include "broker/producer_state.h"
 #include "storage/log.h"
 
 namespace wharf::broker {
 
-class Partition : public std::enable_shared_from_this<Partition> {
+class Partition : public Flushable, public std::enable_shared_from_this<Partition> {
  public:
   static result<std::shared_ptr<Partition>> open(storage::Env* env, std::string dir, std::string topic,
                                                  int32_t id, storage::LogConfig config, int32_t max_message_bytes);
@@ -51,8 +52,16 @@ class Partition : public std::enable_shared_from_this<Partition> {
 
   // Calls `cb(ok)` once every offset <= `offset` is fsynced (or a flush fails).
   void wait_durable(int64_t offset, std::function<void(status)> cb);
-  // Called by the shard's Flusher after end_flush().
+  // Called after a flush round (end_flush_round) with its outcome.
   void on_flushed(const status& st);
+
+  // Flushable (group commit through the shard's Flusher).
+  bool flush_closed() const override { return closed_; }
+  storage::FlushJob begin_flush_round() override { return log_->begin_flush(); }
+  void end_flush_round(const storage::FlushJob& job, const status& st) override {
+    if (st.ok()) log_->end_flush(job);
+    on_flushed(st);
+  }
 
   // ListOffsets by time: the first record with timestamp >= ts, as
   // {offset, timestamp}; {-1, -1} when there is none. Exact for uncompressed
@@ -68,9 +77,6 @@ class Partition : public std::enable_shared_from_this<Partition> {
   status close();
 
  private:
-  friend class Flusher;
-  bool in_flush_list_ = false;  // on its shard Flusher's dirty list; touched only by that Flusher
-
   Partition() = default;
   status rebuild_producer_state();
 

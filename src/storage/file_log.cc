@@ -334,6 +334,21 @@ result<size_t> FileLog::apply_retention(int64_t now_ms) {
   return deleted;
 }
 
+result<size_t> FileLog::delete_segments_before(Offset offset) {
+  size_t deleted = 0;
+  // segs_[1]->base <= offset: the first segment ends before `offset`.
+  while (segs_.size() > 1 && segs_[1]->base <= offset.value) {
+    Segment& s = *segs_.front();
+    if (auto r = remove_segment_files(s); !r.ok()) return r.error();
+    WLOG_DEBUG("storage", "{}: deleted consumed segment {} ({} bytes)", dir_, s.base, s.size);
+    total_size_ -= s.size;
+    segs_.erase(segs_.begin());
+    deleted++;
+  }
+  if (durable_ < segs_.front()->base) durable_ = segs_.front()->base;
+  return deleted;
+}
+
 status FileLog::close() {
   if (closed_) return {};
   FlushJob job = begin_flush();

@@ -33,6 +33,8 @@ class FileLog final : public Log {
   FlushJob begin_flush() override;
   void end_flush(const FlushJob& job) override;
   result<size_t> apply_retention(int64_t now_ms) override;
+  result<size_t> delete_segments_before(Offset offset) override;
+  status roll_active(int64_t now_ms) override { return active().size == 0 ? status{} : roll(now_ms); }
   status scan_headers(Offset from, const std::function<void(const BatchHeader&)>& fn) const override;
   status close() override;
 

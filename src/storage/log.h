@@ -100,6 +100,17 @@ class Log {
   // start_offset. Returns the number of segments deleted.
   virtual result<size_t> apply_retention(int64_t now_ms) = 0;
 
+  // Deletes whole segments every offset of which is < `offset`, oldest first,
+  // never the active segment, and moves start_offset to the new first
+  // segment's base. Queues call it with their lowest unsettled offset
+  // (retention by acknowledgement). Returns the number of segments deleted.
+  virtual result<size_t> delete_segments_before(Offset offset) = 0;
+
+  // Starts a new, empty active segment unless the active one is empty, so
+  // that the old one becomes deletable (a queue whose messages are all
+  // consumed). Offsets are unchanged.
+  virtual status roll_active(int64_t now_ms) = 0;
+
   // Calls `fn` with the header of every batch whose last offset >= from, in
   // order, reading only the 61-byte headers. Used to rebuild producer state.
   virtual status scan_headers(Offset from, const std::function<void(const BatchHeader&)>& fn) const = 0;

@@ -22,6 +22,8 @@ int16_t to_kafka_error(Errc e) {
     case Errc::kAlreadyExists: return 36;        // TOPIC_ALREADY_EXISTS
     case Errc::kUnsupported: return 35;          // UNSUPPORTED_VERSION
     case Errc::kShuttingDown: return 15;         // COORDINATOR_NOT_AVAILABLE
+    case Errc::kResourceLocked:
+    case Errc::kPreconditionFailed:
     case Errc::kUnknown: return -1;
   }
   return -1;

@@ -297,6 +297,29 @@ TEST_F(LogTest, RetentionByTimeKeepsActiveSegment) {
   EXPECT_GT(log->start_offset(), Offset(200));
 }
 
+TEST_F(LogTest, DeleteSegmentsBeforeKeepsEveryOffsetAtOrAboveIt) {
+  LogConfig c = small_config();
+  auto log = open(c);
+  fill(*log, 60, 4);  // offsets 0..239 over several segments
+  // Nothing before offset 0.
+  EXPECT_EQ(*log->delete_segments_before(Offset(0)), 0u);
+  auto n = log->delete_segments_before(Offset(101));
+  ASSERT_TRUE(n.ok());
+  EXPECT_GT(*n, 0u);
+  Offset start = log->start_offset();
+  EXPECT_LE(start, Offset(101));  // offset 101 itself must still be readable
+  auto hs = slice_headers(*log->read(Offset(101), 1 << 20, false));
+  ASSERT_FALSE(hs.empty());
+  EXPECT_LE(hs.front().base_offset, 101);
+  // Past the end: everything but the active segment goes.
+  ASSERT_TRUE(log->delete_segments_before(Offset(1000)).ok());
+  EXPECT_EQ(log->end_offset(), Offset(240));
+  EXPECT_GT(log->start_offset(), Offset(200));
+  ASSERT_TRUE(log->close().ok());
+  auto again = open(c);
+  EXPECT_GT(again->start_offset(), Offset(200));
+}
+
 TEST_F(LogTest, SliceOutlivesRetention) {
   LogConfig c = small_config();
   c.retention_bytes = 0;
