@@ -1,7 +1,10 @@
 #include "broker/routing/json_codec.h"
 
 #include <cmath>
+#include <iterator>
 #include <limits>
+
+#include <fmt/format.h>
 
 namespace wharf::broker::routing {
 
@@ -47,10 +50,20 @@ bool get_i64(const json& j, int64_t* out) {
   return false;
 }
 
-json float_to_json(double d) {
-  if (std::isnan(d)) return "nan";
-  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  return d;
+void write_float(std::string* out, double d) {
+  if (std::isnan(d)) out->append("\"nan\"");
+  else if (std::isinf(d)) out->append(d > 0 ? "\"inf\"" : "\"-inf\"");
+  else fmt::format_to(std::back_inserter(*out), "{}", d);  // shortest form that reads back exactly
+}
+
+void write_int(std::string* out, int64_t v) {
+  fmt::format_int f(v);
+  out->append(f.data(), f.size());
+}
+
+void write_uint(std::string* out, uint64_t v) {
+  fmt::format_int f(v);
+  out->append(f.data(), f.size());
 }
 
 bool float_from_json(const json& j, double* out) {
@@ -115,9 +128,29 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-json text_to_json(std::string_view s) {
-  if (valid_utf8(s)) return std::string(s);
-  return json{{"hex", to_hex(s)}};
+void write_text(std::string* out, std::string_view s) {
+  if (!valid_utf8(s)) {
+    out->append("{\"hex\":\"");
+    out->append(to_hex(s));
+    out->append("\"}");
+    return;
+  }
+  static const char* hex = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (u < 0x20) {
+      out->append("\\u00");
+      out->push_back(hex[u >> 4]);
+      out->push_back(hex[u & 15]);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
 }
 
 result<std::string> text_from_json(const json& j) {
@@ -129,26 +162,40 @@ result<std::string> text_from_json(const json& j) {
   return bad("expected text");
 }
 
-json value_to_json(const Value& v) {
-  json payload = std::visit(
-      [](const auto& x) -> json {
+void write_value(std::string* out, const Value& v) {
+  out->append("[\"");
+  out->push_back(v.tag());
+  out->append("\",");
+  std::visit(
+      [out](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, bool>) return x;
-        else if constexpr (std::is_integral_v<T>) return int64_t(x);
-        else if constexpr (std::is_floating_point_v<T>) return float_to_json(double(x));
-        else if constexpr (std::is_same_v<T, Decimal>) return json::array({int(x.scale), x.value});
-        else if constexpr (std::is_same_v<T, std::string>) return text_to_json(x);
-        else if constexpr (std::is_same_v<T, Bytes>) return to_hex(x.data);
-        else if constexpr (std::is_same_v<T, Array>) {
-          json a = json::array();
-          for (const auto& e : x.values) a.push_back(value_to_json(e));
-          return a;
-        } else if constexpr (std::is_same_v<T, Timestamp>) return x.seconds;
-        else if constexpr (std::is_same_v<T, Table>) return table_to_json(x);
-        else return nullptr;
+        if constexpr (std::is_same_v<T, bool>) out->append(x ? "true" : "false");
+        else if constexpr (std::is_integral_v<T>) write_int(out, int64_t(x));
+        else if constexpr (std::is_floating_point_v<T>) write_float(out, double(x));
+        else if constexpr (std::is_same_v<T, Decimal>) {
+          out->push_back('[');
+          write_int(out, x.scale);
+          out->push_back(',');
+          write_int(out, x.value);
+          out->push_back(']');
+        } else if constexpr (std::is_same_v<T, std::string>) write_text(out, x);
+        else if constexpr (std::is_same_v<T, Bytes>) {
+          out->push_back('"');
+          out->append(to_hex(x.data));
+          out->push_back('"');
+        } else if constexpr (std::is_same_v<T, Array>) {
+          out->push_back('[');
+          for (size_t i = 0; i < x.values.size(); ++i) {
+            if (i) out->push_back(',');
+            write_value(out, x.values[i]);
+          }
+          out->push_back(']');
+        } else if constexpr (std::is_same_v<T, Timestamp>) write_uint(out, x.seconds);
+        else if constexpr (std::is_same_v<T, Table>) write_table(out, x);
+        else out->append("null");
       },
       v.v);
-  return json::array({std::string(1, v.tag()), std::move(payload)});
+  out->push_back(']');
 }
 
 result<Value> value_from_json(const json& j) {
@@ -213,10 +260,17 @@ result<Value> value_from_json(const json& j) {
   return bad(std::string("unknown value tag ") + tag);
 }
 
-json table_to_json(const Table& t) {
-  json a = json::array();
-  for (const auto& e : t.entries) a.push_back(json::array({text_to_json(e.name), value_to_json(e.value)}));
-  return a;
+void write_table(std::string* out, const Table& t) {
+  out->push_back('[');
+  for (size_t i = 0; i < t.entries.size(); ++i) {
+    if (i) out->push_back(',');
+    out->push_back('[');
+    write_text(out, t.entries[i].name);
+    out->push_back(',');
+    write_value(out, t.entries[i].value);
+    out->push_back(']');
+  }
+  out->push_back(']');
 }
 
 result<Table> table_from_json(const json& j) {
@@ -231,6 +285,48 @@ result<Table> table_from_json(const json& j) {
     t.entries.push_back(TableEntry{std::move(*name), std::move(*v)});
   }
   return t;
+}
+
+void JsonObject::key(std::string_view k) {
+  if (s_.size() > 1) s_.push_back(',');
+  s_.push_back('"');
+  s_.append(k);
+  s_.append("\":");
+}
+
+JsonObject& JsonObject::text(std::string_view k, std::string_view v) {
+  key(k);
+  write_text(&s_, v);
+  return *this;
+}
+
+JsonObject& JsonObject::boolean(std::string_view k, bool v) {
+  key(k);
+  s_.append(v ? "true" : "false");
+  return *this;
+}
+
+JsonObject& JsonObject::number(std::string_view k, uint64_t v) {
+  key(k);
+  write_uint(&s_, v);
+  return *this;
+}
+
+JsonObject& JsonObject::table(std::string_view k, const Table& t) {
+  key(k);
+  write_table(&s_, t);
+  return *this;
+}
+
+JsonObject& JsonObject::texts(std::string_view k, const std::vector<std::string>& v) {
+  key(k);
+  s_.push_back('[');
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s_.push_back(',');
+    write_text(&s_, v[i]);
+  }
+  s_.push_back(']');
+  return *this;
 }
 
 }  // namespace wharf::broker::routing

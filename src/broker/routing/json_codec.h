@@ -8,6 +8,10 @@
 //          ["A", [values...]], ["F", table]
 //   Table  [[name, Value], ...] in order, duplicates kept
 //
+// Writing appends text directly (no DOM: the metadata log is on the declare
+// path, and building nlohmann objects cost more than the rest of a declare);
+// reading goes through nlohmann::json.
+//
 // Thread rules: pure functions. The from_json functions never throw.
 #pragma once
 
@@ -21,14 +25,31 @@
 
 namespace wharf::broker::routing {
 
-nlohmann::json text_to_json(std::string_view s);
+void write_text(std::string* out, std::string_view s);
+void write_value(std::string* out, const Value& v);
+void write_table(std::string* out, const Table& t);
+
 result<std::string> text_from_json(const nlohmann::json& j);
-
-nlohmann::json value_to_json(const Value& v);
 result<Value> value_from_json(const nlohmann::json& j);
-
-nlohmann::json table_to_json(const Table& t);
 result<Table> table_from_json(const nlohmann::json& j);
+
+// One JSON object, written field by field: JsonObject().text("name", n)
+// .boolean("durable", d).str(). Keys are ASCII literals, written unescaped.
+class JsonObject {
+ public:
+  JsonObject& text(std::string_view key, std::string_view v);
+  JsonObject& boolean(std::string_view key, bool v);
+  JsonObject& number(std::string_view key, uint64_t v);
+  JsonObject& table(std::string_view key, const Table& t);
+  JsonObject& texts(std::string_view key, const std::vector<std::string>& v);
+  std::string str() const { return s_ + "}"; }
+  // The fields alone, to be spliced into another object.
+  const std::string& fields() const { return s_; }
+
+ private:
+  void key(std::string_view k);
+  std::string s_ = "{";
+};
 
 bool valid_utf8(std::string_view s);
 

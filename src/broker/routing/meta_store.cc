@@ -165,8 +165,7 @@ void MetaStore::stop() {
   running_ = false;
 }
 
-void MetaStore::append(uint64_t seq, const json& record) {
-  std::string body = record.dump(-1, ' ', false, json::error_handler_t::replace);
+void MetaStore::append(uint64_t seq, std::string_view body) {
   char crc[16];
   std::snprintf(crc, sizeof crc, "%08x ", crc32c(body.data(), body.size()));
   std::lock_guard lk(mu_);

@@ -76,9 +76,9 @@ class MetaStore {
   // Writes what is queued, stops the thread; later waiters get kShuttingDown.
   void stop();
 
-  // Queues `record` (which must carry "seq": seq). REQUIRES: seq larger than
-  // every earlier append's.
-  void append(uint64_t seq, const nlohmann::json& record);
+  // Queues `record`, one JSON object that carries "seq": seq. REQUIRES: seq
+  // larger than every earlier append's.
+  void append(uint64_t seq, std::string_view record);
 
   uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }
   // Blocks until durable_seq() >= seq; the error of the failed write if any.

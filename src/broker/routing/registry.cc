@@ -83,54 +83,53 @@ bool reserved(std::string_view name) { return name.rfind("amq.", 0) == 0; }
 
 std::string quoted(bool b) { return b ? "'true'" : "'false'"; }
 
-// ---- record encoding (see meta_store.h for the framing)
+// ---- record encoding (see meta_store.h for the framing). The same objects
+// are the entries of the snapshot's lists.
 
-json exchange_json(std::string_view vhost, const ExchangeDef& d) {
-  return json{{"vhost", text_to_json(vhost)},
-              {"name", text_to_json(d.name)},
-              {"type", str(exchange_type_name(d.type))},
-              {"auto_delete", d.auto_delete},
-              {"internal", d.internal},
-              {"arguments", table_to_json(d.arguments)}};
+JsonObject exchange_json(std::string_view vhost, const ExchangeDef& d) {
+  JsonObject o;
+  o.text("vhost", vhost).text("name", d.name).text("type", exchange_type_name(d.type));
+  o.boolean("auto_delete", d.auto_delete).boolean("internal", d.internal).table("arguments", d.arguments);
+  return o;
 }
 
-json queue_json(std::string_view vhost, const QueueDef& d) {
-  return json{{"vhost", text_to_json(vhost)},
-              {"name", text_to_json(d.name)},
-              {"auto_delete", d.auto_delete},
-              {"arguments", table_to_json(d.arguments)}};
+JsonObject queue_json(std::string_view vhost, const QueueDef& d) {
+  JsonObject o;
+  o.text("vhost", vhost).text("name", d.name).boolean("auto_delete", d.auto_delete).table("arguments", d.arguments);
+  return o;
 }
 
-json binding_json(std::string_view vhost, const BindingDef& b) {
-  return json{{"vhost", text_to_json(vhost)},
-              {"source", text_to_json(b.source)},
-              {"destination_type", str(dest_kind_name(b.kind))},
-              {"destination", text_to_json(b.destination)},
-              {"routing_key", text_to_json(b.routing_key)},
-              {"arguments", table_to_json(b.arguments)}};
+JsonObject binding_json(std::string_view vhost, const BindingDef& b) {
+  JsonObject o;
+  o.text("vhost", vhost).text("source", b.source).text("destination_type", dest_kind_name(b.kind));
+  o.text("destination", b.destination).text("routing_key", b.routing_key).table("arguments", b.arguments);
+  return o;
 }
 
-json perm_json(std::string_view user, std::string_view vhost, const Permission& p) {
-  return json{{"user", text_to_json(user)},
-              {"vhost", text_to_json(vhost)},
-              {"configure", text_to_json(p.pattern(Perm::kConfigure))},
-              {"write", text_to_json(p.pattern(Perm::kWrite))},
-              {"read", text_to_json(p.pattern(Perm::kRead))}};
+JsonObject perm_json(std::string_view user, std::string_view vhost, const Permission& p) {
+  JsonObject o;
+  o.text("user", user).text("vhost", vhost).text("configure", p.pattern(Perm::kConfigure));
+  o.text("write", p.pattern(Perm::kWrite)).text("read", p.pattern(Perm::kRead));
+  return o;
 }
 
-json user_record(const User& u, const std::string& hash) {
-  json tags = json::array();
-  for (auto& t : u.tags) tags.push_back(text_to_json(t));
-  return json{{"name", text_to_json(u.name)},
-              {"password_hash", hash},
-              {"hashing_algorithm", "rabbit_password_hashing_sha256"},
-              {"tags", tags},
-              {"loopback_only", u.loopback_only}};
+JsonObject user_json(const User& u, const std::string& hash) {
+  JsonObject o;
+  o.text("name", u.name).text("password_hash", hash).text("hashing_algorithm", "rabbit_password_hashing_sha256");
+  o.texts("tags", u.tags).boolean("loopback_only", u.loopback_only);
+  return o;
 }
 
-json with_op(json j, const char* op) {
-  j["op"] = op;
-  return j;
+JsonObject name_json(std::string_view name) {
+  JsonObject o;
+  o.text("name", name);
+  return o;
+}
+
+JsonObject vhost_name_json(std::string_view vhost, std::string_view name) {
+  JsonObject o;
+  o.text("vhost", vhost).text("name", name);
+  return o;
 }
 
 // ---- record decoding: never throws
@@ -232,18 +231,16 @@ result<std::unique_ptr<Registry>> Registry::open(RegistryOptions o) {
 void Registry::create_defaults_locked() {
   std::string v(kDefaultVhost);
   add_vhost_locked(v);
-  log_locked(with_op(json{{"name", text_to_json(v)}}, "vhost.add"));
+  log_locked("vhost.add", name_json(v));
   UserRec guest;
   guest.user = User{std::string(kDefaultUser), {"administrator"}, true};
   guest.password_hash = hash_password("guest");
   auto perm = Permission::compile(".*", ".*", ".*");
   assert(perm.ok());
   guest.perms.emplace(v, std::move(*perm));
-  json perm_rec = with_op(perm_json(guest.user.name, v, guest.perms.at(v)), "perm.put");
-  json user_rec = with_op(user_record(guest.user, guest.password_hash), "user.put");
+  log_locked("user.put", user_json(guest.user, guest.password_hash));
+  log_locked("perm.put", perm_json(guest.user.name, v, guest.perms.at(v)));
   put_user_locked(std::move(guest));
-  log_locked(std::move(user_rec));
-  log_locked(std::move(perm_rec));
 }
 
 uint64_t Registry::durable_seq() const { return store_ ? store_->durable_seq() : last_seq(); }
@@ -255,11 +252,14 @@ void Registry::flush_async(std::function<void(status)> done) {
   store_->sync_async(last_seq(), std::move(done));
 }
 
-uint64_t Registry::log_locked(json rec) {
+uint64_t Registry::log_locked(const char* op, const JsonObject& fields) {
   uint64_t seq = last_seq_.load() + 1;
   last_seq_.store(seq, std::memory_order_release);
   if (store_) {
-    rec["seq"] = seq;
+    std::string rec = "{\"seq\":" + std::to_string(seq) + ",\"op\":\"" + op + "\"";
+    const std::string& f = fields.fields();  // "{" or "{...fields"
+    if (f.size() > 1) rec.append(",").append(f, 1);
+    rec.push_back('}');
     store_->append(seq, rec);
   }
   return seq;
@@ -429,14 +429,14 @@ void Registry::auto_delete_locked(Vhost* vh, std::vector<std::string> touched) {
     Exchange* x = vh->exchange(name);
     if (!x || !x->def.auto_delete || !x->bindings.empty() || is_builtin_exchange(name)) continue;
     if (x->def.durable)
-      log_locked(with_op(json{{"vhost", text_to_json(vh->name)}, {"name", text_to_json(name)}}, "exchange.del"));
+      log_locked("exchange.del", vhost_name_json(vh->name, name));
     drop_exchange_locked(vh, x, &touched);
   }
 }
 
 void Registry::delete_queue_live_locked(Vhost* vh, QueueNode* q) {
   if (q->def.durable)
-    log_locked(with_op(json{{"vhost", text_to_json(vh->name)}, {"name", text_to_json(q->name)}}, "queue.del"));
+    log_locked("queue.del", vhost_name_json(vh->name, q->name));
   std::vector<std::string> touched;
   drop_queue_locked(vh, q, &touched);
   auto_delete_locked(vh, std::move(touched));
@@ -444,7 +444,7 @@ void Registry::delete_queue_live_locked(Vhost* vh, QueueNode* q) {
 
 void Registry::delete_exchange_live_locked(Vhost* vh, Exchange* x) {
   if (x->def.durable)
-    log_locked(with_op(json{{"vhost", text_to_json(vh->name)}, {"name", text_to_json(x->name)}}, "exchange.del"));
+    log_locked("exchange.del", vhost_name_json(vh->name, x->name));
   std::vector<std::string> touched;
   drop_exchange_locked(vh, x, &touched);
   auto_delete_locked(vh, std::move(touched));
@@ -493,7 +493,7 @@ status Registry::create_vhost(std::string_view name) {
   WriteLock lk(*this);
   if (vhost_locked(name)) return make_error(Errc::kAlreadyExists, "vhost '" + str(name) + "' already exists");
   add_vhost_locked(str(name));
-  log_locked(with_op(json{{"name", text_to_json(name)}}, "vhost.add"));
+  log_locked("vhost.add", name_json(name));
   return {};
 }
 
@@ -503,7 +503,7 @@ result<std::vector<QueueRef>> Registry::delete_vhost(std::string_view name) {
   if (!vh) return no_vhost(name);
   std::vector<QueueRef> gone;
   for (auto& [qname, _] : vh->queues) gone.push_back(QueueRef{str(name), qname});
-  log_locked(with_op(json{{"name", text_to_json(name)}}, "vhost.del"));
+  log_locked("vhost.del", name_json(name));
   erase_vhost_locked(name);
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return gone;
@@ -538,7 +538,7 @@ status Registry::add_user_with_hash(std::string_view name, std::string_view hash
   rec.password_hash = str(hash);
   WriteLock lk(*this);
   if (users_.count(name)) return make_error(Errc::kAlreadyExists, "user '" + str(name) + "' already exists");
-  log_locked(with_op(user_record(rec.user, rec.password_hash), "user.put"));
+  log_locked("user.put", user_json(rec.user, rec.password_hash));
   put_user_locked(std::move(rec));
   return {};
 }
@@ -549,7 +549,7 @@ status Registry::set_password(std::string_view name, std::string_view password) 
   auto it = users_.find(name);
   if (it == users_.end()) return make_error(Errc::kNotFound, "no user '" + str(name) + "'");
   it->second->password_hash = std::move(hash);
-  log_locked(with_op(user_record(it->second->user, it->second->password_hash), "user.put"));
+  log_locked("user.put", user_json(it->second->user, it->second->password_hash));
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
@@ -559,7 +559,7 @@ status Registry::set_tags(std::string_view name, std::vector<std::string> tags) 
   auto it = users_.find(name);
   if (it == users_.end()) return make_error(Errc::kNotFound, "no user '" + str(name) + "'");
   it->second->user.tags = std::move(tags);
-  log_locked(with_op(user_record(it->second->user, it->second->password_hash), "user.put"));
+  log_locked("user.put", user_json(it->second->user, it->second->password_hash));
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
@@ -569,7 +569,7 @@ status Registry::set_loopback_only(std::string_view name, bool loopback_only) {
   auto it = users_.find(name);
   if (it == users_.end()) return make_error(Errc::kNotFound, "no user '" + str(name) + "'");
   it->second->user.loopback_only = loopback_only;
-  log_locked(with_op(user_record(it->second->user, it->second->password_hash), "user.put"));
+  log_locked("user.put", user_json(it->second->user, it->second->password_hash));
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
@@ -579,7 +579,7 @@ status Registry::delete_user(std::string_view name) {
   auto it = users_.find(name);
   if (it == users_.end()) return make_error(Errc::kNotFound, "no user '" + str(name) + "'");
   users_.erase(it);
-  log_locked(with_op(json{{"name", text_to_json(name)}}, "user.del"));
+  log_locked("user.del", name_json(name));
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
@@ -606,7 +606,7 @@ status Registry::set_permissions(std::string_view user, std::string_view vhost, 
   auto it = users_.find(user);
   if (it == users_.end()) return make_error(Errc::kNotFound, "no user '" + str(user) + "'");
   if (!vhost_locked(vhost)) return no_vhost(vhost);
-  log_locked(with_op(perm_json(user, vhost, *perm), "perm.put"));
+  log_locked("perm.put", perm_json(user, vhost, *perm));
   it->second->perms.insert_or_assign(str(vhost), std::move(*perm));
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
@@ -620,7 +620,9 @@ status Registry::clear_permissions(std::string_view user, std::string_view vhost
   if (p == it->second->perms.end())
     return make_error(Errc::kNotFound, "user '" + str(user) + "' has no permissions on vhost '" + str(vhost) + "'");
   it->second->perms.erase(p);
-  log_locked(with_op(json{{"user", text_to_json(user)}, {"vhost", text_to_json(vhost)}}, "perm.del"));
+  JsonObject o;
+  o.text("user", user).text("vhost", vhost);
+  log_locked("perm.del", o);
   auth_generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
@@ -679,7 +681,7 @@ result<ExchangeDef> Registry::declare_exchange(std::string_view vhost, const Exc
       return make_error(Errc::kPreconditionFailed,
                         "invalid type for arg 'alternate-exchange' in " + what + ": " + describe(*ae));
     x = add_exchange_locked(vh, def);
-    if (def.durable) log_locked(with_op(exchange_json(vhost, def), "exchange.add"));
+    if (def.durable) log_locked("exchange.add", exchange_json(vhost, def));
     return x->def;
   }
   const ExchangeDef& cur = x->def;
@@ -775,7 +777,7 @@ result<QueueDeclareOk> Registry::declare_queue(std::string_view vhost, const Que
   def.auto_delete = d.auto_delete;
   def.arguments = d.arguments;
   def.owner = d.exclusive ? owner : kNoOwner;
-  if (def.durable) def.seq = log_locked(with_op(queue_json(vhost, def), "queue.add"));
+  if (def.durable) def.seq = log_locked("queue.add", queue_json(vhost, def));
   QueueNode* q = add_queue_locked(vh, std::move(def));
   return QueueDeclareOk{q->def, true};
 }
@@ -864,7 +866,7 @@ status Registry::bind(std::string_view vhost, const BindingDef& b, OwnerToken ow
   bool created = false;
   auto r = add_binding_locked(vh, b, owner, &created);
   if (!r.ok()) return r.error();
-  if (created && (*r)->durable) log_locked(with_op(binding_json(vhost, (*r)->def), "binding.add"));
+  if (created && (*r)->durable) log_locked("binding.add", binding_json(vhost, (*r)->def));
   return {};
 }
 
@@ -886,7 +888,7 @@ status Registry::unbind(std::string_view vhost, const BindingDef& b, OwnerToken 
   auto it = src->bindings.find(binding_identity(b.kind, b.destination, b.routing_key, args));
   if (it == src->bindings.end()) return {};
   Binding* binding = it->second.get();
-  if (binding->durable) log_locked(with_op(binding_json(vhost, binding->def), "binding.del"));
+  if (binding->durable) log_locked("binding.del", binding_json(vhost, binding->def));
   drop_binding_locked(vh, binding);
   auto_delete_locked(vh, {b.source});
   return {};
@@ -909,7 +911,7 @@ size_t Registry::remove_topic(std::string_view topic) {
     TopicNode* t = vh->topic(topic);
     if (!t) continue;
     if (!logged) {
-      log_locked(with_op(json{{"name", text_to_json(topic)}}, "topic.del"));
+      log_locked("topic.del", name_json(topic));
       logged = true;
     }
     std::vector<Binding*> in(t->inbound.begin(), t->inbound.end());
@@ -1143,32 +1145,33 @@ status Registry::apply_snapshot(const json& snap) {
 
 std::string Registry::snapshot_locked(uint64_t* seq) const {
   *seq = last_seq_.load();
-  json s;
-  s["version"] = 1;
-  s["seq"] = *seq;
-  json vhosts = json::array(), users = json::array(), perms = json::array(), exchanges = json::array(),
-       queues = json::array(), bindings = json::array();
+  std::string vhosts, users, perms, exchanges, queues, bindings;
+  auto add = [](std::string* list, const JsonObject& o) {
+    list->append(list->empty() ? "[\n" : ",\n");
+    list->append(o.fields()).push_back('}');
+  };
   for (auto& [vname, vh] : vhosts_) {
-    vhosts.push_back(json{{"name", text_to_json(vname)}});
+    add(&vhosts, name_json(vname));
     for (auto& [_, x] : vh->exchanges) {
-      if (x->def.durable && !is_builtin_exchange(x->name)) exchanges.push_back(exchange_json(vname, x->def));
+      if (x->def.durable && !is_builtin_exchange(x->name)) add(&exchanges, exchange_json(vname, x->def));
       for (auto& [_, b] : x->bindings)
-        if (b->durable) bindings.push_back(binding_json(vname, b->def));
+        if (b->durable) add(&bindings, binding_json(vname, b->def));
     }
     for (auto& [_, q] : vh->queues)
-      if (q->def.durable) queues.push_back(queue_json(vname, q->def));
+      if (q->def.durable) add(&queues, queue_json(vname, q->def));
   }
   for (auto& [uname, u] : users_) {
-    users.push_back(user_record(u->user, u->password_hash));
-    for (auto& [vname, p] : u->perms) perms.push_back(perm_json(uname, vname, p));
+    add(&users, user_json(u->user, u->password_hash));
+    for (auto& [vname, p] : u->perms) add(&perms, perm_json(uname, vname, p));
   }
-  s["vhosts"] = std::move(vhosts);
-  s["users"] = std::move(users);
-  s["permissions"] = std::move(perms);
-  s["exchanges"] = std::move(exchanges);
-  s["queues"] = std::move(queues);
-  s["bindings"] = std::move(bindings);
-  return s.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string s = "{\"version\":1,\"seq\":" + std::to_string(*seq);
+  for (auto [key, list] : {std::pair{"vhosts", &vhosts}, {"users", &users}, {"permissions", &perms},
+                           {"exchanges", &exchanges}, {"queues", &queues}, {"bindings", &bindings}}) {
+    s.append(",\"").append(key).append("\":");
+    s.append(list->empty() ? "[" : *list).append("]\n");
+  }
+  s.append("}\n");
+  return s;
 }
 
 }  // namespace wharf::broker::routing

@@ -97,6 +97,7 @@
 namespace wharf::broker::routing {
 
 class MetaStore;
+class JsonObject;
 struct Vhost;
 struct QueueNode;
 
@@ -316,7 +317,7 @@ class Registry {
   status check_exclusive_locked(std::string_view vhost, const QueueDef& q, OwnerToken owner) const;
 
   // Persistence. log_locked assigns the next seq and queues the record.
-  uint64_t log_locked(nlohmann::json rec);
+  uint64_t log_locked(const char* op, const JsonObject& fields);
   status apply_record(const nlohmann::json& rec);
   status apply_snapshot(const nlohmann::json& snap);
   std::string snapshot_locked(uint64_t* seq) const;
