@@ -39,8 +39,9 @@
 // <meta_dir>/routing.{json,log}; transient ones live in memory only. Each
 // change of durable state gets a sequence number (last_seq()); it is on disk
 // once durable_seq() >= that number, which happens within flush_interval_ms
-// (200 ms by default) on its own, or as soon as possible after flush() /
-// flush_async() is called; many changes share one fdatasync. 10,000 declares
+// (the broker passes durability.flush_interval_ms, 100 ms) on its own, or as
+// soon as possible after flush() / flush_async() is called; many changes
+// share one fdatasync. 10,000 declares
 // cost 10,000 small appends and a few fdatasyncs, never 10,000 rewrites.
 // Suggested use: answer declare-ok at once (RabbitMQ does not fsync its
 // metadata per declare either), but before confirming a persistent message
