@@ -66,7 +66,8 @@
 //   kNotAllowed           530 NOT_ALLOWED      vhost missing or not permitted
 //   kInvalidArgument      (admin API 400)      bad regex, empty name, ...
 //   kAlreadyExists        (admin API 409)      create of an existing vhost/user
-//   kIo                   541 INTERNAL_ERROR   metadata write failed
+//   kIo, kShuttingDown    541 INTERNAL_ERROR   flush(): the metadata write
+//                                              failed / the writer stopped
 //
 // The registry does not check permissions itself: the front end calls
 // check() with the resource RabbitMQ checks for each method, then the method.

@@ -123,7 +123,8 @@ bool equivalent(const Value& a, const Value& b);
 Table sorted(Table t);
 
 // Appends an unambiguous byte encoding (type tags and lengths included):
-// equal encodings exactly when operator== holds. Used as a map key.
+// equal encodings exactly when operator== holds (floating point compared
+// bitwise: 0.0 and -0.0 differ, a NaN equals itself). Used as a map key.
 void append_canonical(std::string* out, const Value& v);
 void append_canonical(std::string* out, const Table& t);
 
