@@ -21,8 +21,10 @@ std::string_view errc_name(Errc c) {
     case Errc::kTimeout: return "timeout";
     case Errc::kShuttingDown: return "shutting_down";
     case Errc::kUnsupported: return "unsupported";
+    case Errc::kAccessRefused: return "access_refused";
     case Errc::kResourceLocked: return "resource_locked";
     case Errc::kPreconditionFailed: return "precondition_failed";
+    case Errc::kNotAllowed: return "not_allowed";
   }
   return "?";
 }

@@ -24,9 +24,13 @@ enum class Errc : uint16_t {
   kNotCoordinator,
   kTimeout,
   kShuttingDown,
-  kUnsupported,
-  kResourceLocked,      // held exclusively by someone else (exclusive consumer, exclusive queue)
-  kPreconditionFailed,  // a stated condition does not hold (delete if-unused / if-empty)
+  kUnsupported,          // e.g. an unknown exchange type (AMQP 503 COMMAND_INVALID)
+  // Entity-model errors (routing registry, queues). Front ends map them:
+  // AMQP reply codes in parentheses; STOMP sends an ERROR frame.
+  kAccessRefused,       // reserved name, default exchange, no permission (403)
+  kResourceLocked,      // another connection's exclusive queue (405)
+  kPreconditionFailed,  // inequivalent re-declare, bad argument, in use (406)
+  kNotAllowed,          // vhost access refused or unknown vhost on open (530)
 };
 
 std::string_view errc_name(Errc c);

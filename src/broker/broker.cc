@@ -12,6 +12,7 @@
 
 #include "base/logging.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/routing/registry.h"
 
 namespace wharf::broker {
 
@@ -99,6 +100,13 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerConfig config, Shards& shards
     return make_error(Errc::kIo, "data dir " + b->config_.data_dir + " is in use by another process");
   auto st = b->topics_.load();
   if (!st.ok()) return st.error();
+  routing::RegistryOptions ro;
+  ro.meta_dir = b->config_.data_dir + "/meta";
+  ro.reader_slots = shards.count();
+  ro.flush_interval_ms = b->config_.flush_interval_ms;
+  auto reg = routing::Registry::open(ro);
+  if (!reg.ok()) return reg.error();
+  b->routing_ = std::move(*reg);
   for (unsigned i = 0; i < shards.count(); ++i) {
     ShardId s(i);
     b->state_.push_back(run_blocking(shards, s, [&] {
@@ -238,6 +246,7 @@ void Broker::delete_topic(const std::string& name, std::function<void(status)> d
   auto st = topics_.remove(name);
   if (!st.ok()) { done(st); return; }
   WLOG_INFO("broker", "deleting topic {}", name);
+  if (size_t n = routing_->remove_topic(name)) WLOG_INFO("broker", "dropped {} exchange binding(s) to topic {}", n, name);
   struct Gather { int left; std::function<void(status)> done; };
   auto g = std::make_shared<Gather>(Gather{info->partitions, std::move(done)});
   for (int32_t k = 0; k < info->partitions; ++k) {
@@ -318,6 +327,10 @@ void Broker::arm_snapshots(ShardId s) {
 }
 
 void Broker::shutdown() {
+  if (routing_) {
+    auto st = routing_->flush();
+    if (!st.ok()) WLOG_WARN("broker", "flushing routing metadata: {}", st.error().message);
+  }
   for (unsigned i = 0; i < shards_.count(); ++i) {
     ShardId s(i);
     run_blocking(shards_, s, [this, s] {

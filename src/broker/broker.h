@@ -1,5 +1,6 @@
-// Broker: the protocol-neutral core. Owns the topic table and, per shard, the
-// partitions, the flusher and the group coordinator of that shard.
+// Broker: the protocol-neutral core. Owns the topic table, the routing
+// registry and, per shard, the partitions, the flusher and the group
+// coordinator of that shard.
 //
 // Placement: partition p of topic t lives on shard (hash(t) + p) % shards, so
 // a topic's partitions spread evenly over cores; group g lives on the shard of
@@ -31,6 +32,9 @@ namespace wharf::broker {
 namespace group {
 class GroupCoordinator;
 }
+namespace routing {
+class Registry;  // broker/routing/registry.h
+}
 
 class Broker {
  public:
@@ -42,6 +46,9 @@ class Broker {
   const BrokerConfig& config() const { return config_; }
   Shards& shards() { return shards_; }
   TopicTable& topics() { return topics_; }
+  // Vhosts, users, exchanges, queue definitions and bindings of the AMQP and
+  // STOMP front ends (broker/routing/registry.h for its thread rules).
+  routing::Registry& routing() { return *routing_; }
 
   ShardId shard_of(std::string_view topic, int32_t partition) const;
   ShardId group_shard(std::string_view group_id) const;
@@ -80,6 +87,7 @@ class Broker {
   BrokerConfig config_;
   Shards& shards_;
   TopicTable topics_;
+  std::unique_ptr<routing::Registry> routing_;
   std::vector<std::unique_ptr<ShardState>> state_;  // index = shard; each touched only by its shard
   int lock_fd_ = -1;
 

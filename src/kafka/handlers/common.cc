@@ -22,9 +22,12 @@ int16_t to_kafka_error(Errc e) {
     case Errc::kAlreadyExists: return 36;        // TOPIC_ALREADY_EXISTS
     case Errc::kUnsupported: return 35;          // UNSUPPORTED_VERSION
     case Errc::kShuttingDown: return 15;         // COORDINATOR_NOT_AVAILABLE
+    case Errc::kUnknown: return -1;
+    // Entity-model errors of the AMQP/STOMP registry; no Kafka path yields them.
+    case Errc::kAccessRefused:
     case Errc::kResourceLocked:
     case Errc::kPreconditionFailed:
-    case Errc::kUnknown: return -1;
+    case Errc::kNotAllowed: return -1;           // UNKNOWN_SERVER_ERROR
   }
   return -1;
 }
