@@ -372,7 +372,8 @@ void Connection::fail(ReplyCode code, std::string_view text, uint16_t class_id, 
   if (code == ReplyCode::CONNECTION_FORCED) {
     WLOG_INFO("amqp", "{}: closing: {}", log_name(), text);
   } else {
-    std::string_view cause = class_id ? msg::method_name(msg::make_method_id(class_id, method_id)) : "";
+    const msg::MethodInfo* info = class_id ? msg::find_method(msg::make_method_id(class_id, method_id)) : nullptr;
+    std::string_view cause = info ? info->name : "";
     WLOG_WARN("amqp", "{}: connection error {} {}{}{}: {}", log_name(), uint16_t(code), reply_code_name(code),
               cause.empty() ? "" : " in ", cause, text);
   }
