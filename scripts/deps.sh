@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake ninja-build pkg-config
   libasio-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libisal-dev libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev)
-test_pkgs=(kcat python3 python3-confluent-kafka python3-kafka clang libclang-rt-14-dev)
+test_pkgs=(kcat python3 python3-confluent-kafka python3-kafka python3-pika amqp-tools clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

@@ -270,7 +270,6 @@ void Connection::on_tune_ok(const msg::ConnectionTuneOk& m) {
 
 void Connection::on_open(const msg::ConnectionOpen& m) {
   if (auto st = env_->auth->can_access_vhost(info_.principal, m.virtual_host); !st.ok()) {
-    WLOG_WARN("amqp", "{}: vhost '{}' refused: {}", log_name(), m.virtual_host, st.error().message);
     return fail(ReplyCode::NOT_ALLOWED, st.error().message, msg::ConnectionOpen::kClassId,
                 msg::ConnectionOpen::kMethodId);
   }
