@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <vector>
 
 #include "amqp/connection.h"
 #include "amqp/net_transport.h"
@@ -19,6 +20,29 @@ std::string cluster_name() {
 }
 
 }  // namespace
+
+class Server::Connections {
+ public:
+  void add(const std::shared_ptr<Connection>& c) {
+    // Forget closed ones now and then, so the list stays proportional to the
+    // open connections.
+    if (list_.size() >= 2 * live_at_last_prune_ + 64) {
+      std::erase_if(list_, [](const auto& w) { return w.expired(); });
+      live_at_last_prune_ = list_.size();
+    }
+    list_.push_back(c);
+  }
+  void close_all(std::string_view why) {
+    for (auto& w : list_) {
+      if (auto c = w.lock()) c->close(ReplyCode::CONNECTION_FORCED, why, msg::MethodId{});
+    }
+    list_.clear();
+  }
+
+ private:
+  std::vector<std::weak_ptr<Connection>> list_;
+  size_t live_at_last_prune_ = 0;
+};
 
 status validate(const AmqpConfig& c) {
   if (c.frame_max < kFrameMinSize) {
@@ -42,6 +66,7 @@ Server::Server(broker::Broker& broker, AmqpConfig config, std::shared_ptr<const 
   env->handler_factory = handlers ? std::move(handlers) : not_implemented_handler_factory();
   env->cluster_name = cluster_name();
   env_ = std::move(env);
+  for (unsigned i = 0; i < broker_.shards().count(); ++i) connections_.push_back(std::make_unique<Connections>());
 }
 
 Server::~Server() { stop(); }
@@ -56,17 +81,19 @@ status Server::start() {
   shards.post(ShardId(0), [&] {
     listener_ = std::make_unique<net::Listener>(shards.io(ShardId(0)), [this, &shards](int fd, asio::ip::tcp proto) {
       ShardId target(next_shard_++ % shards.count());
-      shards.post(target, [env = env_, &shards, fd, proto, target] {
+      shards.post(target, [this, &shards, fd, proto, target] {
         net::adopt_socket(shards.io(target), fd, proto, net::ConnectionLimits{},
-                          [&env](const std::shared_ptr<net::Connection>& c) {
-                            auto conn = std::make_shared<Connection>(std::make_unique<NetTransport>(c), env,
+                          [this, target](const std::shared_ptr<net::Connection>& c) {
+                            auto conn = std::make_shared<Connection>(std::make_unique<NetTransport>(c), env_,
                                                                      c->peer(), is_loopback_peer(c->peer()));
+                            connections_[target.value]->add(conn);
                             return std::make_unique<net::SharedSession>(std::move(conn));
                           });
       });
     });
     auto st = listener_->listen(*ep);
     port_ = listener_->port();
+    if (!st.ok()) listener_.reset();  // nothing to stop later (the shards may be gone by then)
     done.set_value(st);
   });
   return fut.get();
@@ -74,13 +101,24 @@ status Server::start() {
 
 void Server::stop() {
   if (!listener_) return;
+  auto& shards = broker_.shards();
   std::promise<void> done;
-  broker_.shards().post(ShardId(0), [&] {
+  shards.post(ShardId(0), [&] {
     listener_->stop();
     listener_.reset();
     done.set_value();
   });
   done.get_future().wait();
+  // Accepted sockets still on their way to a shard are adopted after this and
+  // simply dropped when the shards stop.
+  std::vector<std::promise<void>> closed(shards.count());
+  for (unsigned i = 0; i < shards.count(); ++i) {
+    shards.post(ShardId(i), [this, i, &closed] {
+      connections_[i]->close_all("broker shutdown");
+      closed[i].set_value();
+    });
+  }
+  for (auto& p : closed) p.get_future().wait();
 }
 
 }  // namespace wharf::amqp

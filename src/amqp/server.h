@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "amqp/auth.h"
 #include "amqp/channel_handler.h"
@@ -29,12 +30,18 @@ class Server {
          ChannelHandlerFactory handlers = nullptr);
   ~Server();
   status start();  // blocks until listening (or failed)
-  void stop();     // blocks until the listener is closed; open connections stay
+  // Blocks until the listener is closed and every open connection was sent
+  // connection.close 320 CONNECTION_FORCED ("broker shutdown"), as RabbitMQ
+  // does on shutdown, so clients see why they were disconnected.
+  void stop();
   uint16_t port() const { return port_; }
 
  private:
+  class Connections;  // the open connections of one shard; touched only on that shard
+
   broker::Broker& broker_;
   std::shared_ptr<const ConnectionEnv> env_;
+  std::vector<std::unique_ptr<Connections>> connections_;  // index: shard
   std::unique_ptr<net::Listener> listener_;
   std::atomic<uint32_t> next_shard_{0};
   uint16_t port_ = 0;
