@@ -1,5 +1,8 @@
 """Connecting with pika: channels, clean close, refused logins and vhosts."""
 
+import signal
+import time
+
 import pika
 import pika.exceptions
 
@@ -50,6 +53,17 @@ class ConnectionTest(BrokerTest):
             ch.queue_declare("q")
         self.assertEqual(ctx.exception.reply_code, 540)
         self.assertIn("queue.declare is not implemented yet", ctx.exception.reply_text)
+
+    def test_broker_shutdown_tells_connected_clients(self):
+        conn = pika.BlockingConnection(self.broker.params())
+        conn.channel()
+        self.broker.proc.send_signal(signal.SIGTERM)
+        with self.assertRaises(pika.exceptions.ConnectionClosedByBroker) as ctx:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                conn.process_data_events(time_limit=0.2)
+        self.assertEqual(ctx.exception.reply_code, 320)
+        self.assertIn("CONNECTION_FORCED - broker shutdown", ctx.exception.reply_text)
 
 
 if __name__ == "__main__":
