@@ -48,6 +48,7 @@ class Broker:
         self.lines = []
         self.port = None
         self.proc = None
+        self._drainer = None
         self._lock = threading.Lock()
 
     def start(self):
@@ -55,7 +56,8 @@ class Broker:
                 "--amqp-listen", "127.0.0.1:0", "--shards", "2", *self.extra_args]
         self.lines.append("$ " + " ".join(args))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             with self._lock:
@@ -95,6 +97,8 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc:
+            self._drainer.join(5)  # the last lines are in once stdout hit EOF
         shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.proc.returncode if self.proc else None
 
