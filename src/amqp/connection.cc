@@ -358,10 +358,10 @@ void Connection::shut_down_channels() {
 
 void Connection::on_client_close(const msg::ConnectionClose& m) {
   WLOG_DEBUG("amqp", "{}: closed by client: {} {}", log_name(), m.reply_code, m.reply_text);
+  state_ = State::kClosed;
   shut_down_channels();
   // close-ok is the last thing we send (spec: the peer may close the socket
   // once it has it).
-  state_ = State::kClosed;
   write_method(0, msg::ConnectionCloseOk{});
   close_socket(/*flush_first=*/true);
 }
@@ -376,13 +376,15 @@ void Connection::fail(ReplyCode code, std::string_view text, uint16_t class_id, 
     WLOG_WARN("amqp", "{}: connection error {} {}{}{}: {}", log_name(), uint16_t(code), reply_code_name(code),
               cause.empty() ? "" : " in ", cause, text);
   }
+  // The state changes first: a close hook that fails again finds the
+  // connection already closing.
+  state_ = State::kClosing;
   shut_down_channels();
   msg::ConnectionClose close;
   close.reply_code = uint16_t(code);
   close.reply_text = reply_text(code, text);
   close.class_id = class_id;
   close.method_id = method_id;
-  state_ = State::kClosing;
   write_method(0, close);
   // Only the close timeout is left to watch.
   handshake_deadline_.reset();
@@ -405,8 +407,8 @@ void Connection::internal_error(const Error& e, std::string_view what) {
 
 void Connection::close_socket(bool flush_first) {
   if (state_ != State::kClosed) {
-    shut_down_channels();
     state_ = State::kClosed;
+    shut_down_channels();
   }
   handshake_deadline_.reset();
   close_deadline_.reset();
@@ -424,8 +426,8 @@ void Connection::on_close() {
   // The socket is gone (peer, error, shutdown, or our close_socket).
   if (state_ != State::kClosed) {
     WLOG_DEBUG("amqp", "{}: socket closed in state {}", log_name(), state_name(state_));
-    shut_down_channels();
     state_ = State::kClosed;
+    shut_down_channels();
   }
   pending_out_.clear();
   transport_->disarm_timer();

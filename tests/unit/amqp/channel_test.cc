@@ -174,6 +174,27 @@ TEST(Channel, HardErrorFromTheHandlerClosesTheConnection) {
   EXPECT_EQ(close.method_id, 80);
 }
 
+TEST(Channel, CloseHookThatFailsAgainDoesNotSendASecondClose) {
+  Harness::Options o;
+  struct Stubborn : ChannelHandler {
+    void on_command(ChannelContext& ch, Command&&) override {
+      ch.fail(ReplyCode::NOT_IMPLEMENTED, "no", msg::MethodId::QueueDeclare);
+    }
+    void on_channel_close(ChannelContext& ch) override {
+      ch.fail(ReplyCode::INTERNAL_ERROR, "again", msg::MethodId{});
+      ch.connection().close(ReplyCode::INTERNAL_ERROR, "and again", msg::MethodId{});
+    }
+  };
+  o.factory = [](ConnectionContext&) { return std::make_unique<Stubborn>(); };
+  Harness h(o);
+  h.handshake();
+  h.open_channel(1);
+  h.open_channel(2);
+  h.send(1, msg::QueueDeclare{});
+  EXPECT_EQ(h.expect<msg::ConnectionClose>(0).reply_code, 540);
+  EXPECT_TRUE(h.nothing_sent());
+}
+
 TEST(Channel, BodyOverMaxMessageSizeClosesTheChannelWithPreconditionFailed) {
   Harness::Options o;
   o.config.max_message_bytes = 100;
