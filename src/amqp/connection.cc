@@ -250,7 +250,9 @@ void Connection::on_tune_ok(const msg::ConnectionTuneOk& m) {
              " allowed value (" + std::to_string(bound) + ")",
          msg::ConnectionTuneOk::kClassId, msg::ConnectionTuneOk::kMethodId);
   };
-  if (m.frame_max != 0 && m.frame_max < kFrameMinSize) return refuse("frame_max", m.frame_max, "lower than the minimum", kFrameMinSize);
+  if (m.frame_max != 0 && m.frame_max < kFrameMinSize) {
+    return refuse("frame_max", m.frame_max, "lower than the minimum", kFrameMinSize);
+  }
   if (m.frame_max > cfg.frame_max) return refuse("frame_max", m.frame_max, "higher than the maximum", cfg.frame_max);
   if (m.channel_max > cfg.channel_max) {
     return refuse("channel_max", m.channel_max, "higher than the maximum", cfg.channel_max);

@@ -133,8 +133,8 @@ class Harness {
     env->handler_factory = o.factory ? o.factory : ChannelHandlerFactory([rec](ConnectionContext&) {
       return std::make_unique<RecordingHandler>(rec);
     });
-    conn = std::make_shared<Connection>(std::make_unique<FakeTransport>(wire), env, o.loopback ? "127.0.0.1:5555" : "10.1.2.3:5555",
-                                        o.loopback);
+    conn = std::make_shared<Connection>(std::make_unique<FakeTransport>(wire), env,
+                                        o.loopback ? "127.0.0.1:5555" : "10.1.2.3:5555", o.loopback);
     wire->session = conn.get();
   }
 

@@ -290,7 +290,8 @@ TEST(Negotiation, FrameMaxBelowMinimumIsNotAllowed) {
   h.send(0, msg::ConnectionTuneOk{0, 2048, 0});
   auto close = h.expect<msg::ConnectionClose>(0);
   EXPECT_EQ(close.reply_code, 530);
-  EXPECT_EQ(close.reply_text, "NOT_ALLOWED - negotiated frame_max = 2048 is lower than the minimum allowed value (4096)");
+  EXPECT_EQ(close.reply_text,
+            "NOT_ALLOWED - negotiated frame_max = 2048 is lower than the minimum allowed value (4096)");
 }
 
 TEST(Negotiation, ValuesAboveOursAreNotAllowed) {
