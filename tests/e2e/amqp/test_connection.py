@@ -1,6 +1,8 @@
 """Connecting with pika: channels, clean close, refused logins and vhosts."""
 
+import shutil
 import signal
+import subprocess
 import time
 
 import pika
@@ -53,6 +55,24 @@ class ConnectionTest(BrokerTest):
             ch.queue_declare("q")
         self.assertEqual(ctx.exception.reply_code, 540)
         self.assertIn("queue.declare is not implemented yet", ctx.exception.reply_text)
+
+    def test_rabbitmq_c_client_gets_the_same_answers(self):
+        # amqp-tools (rabbitmq-c): a second, independent client implementation.
+        tool = shutil.which("amqp-declare-queue")
+        self.assertIsNotNone(tool, "amqp-tools is not installed (scripts/deps.sh test)")
+        port = self.broker.port
+
+        def run(url):
+            r = subprocess.run([tool, "--url", url, "-q", "q"], capture_output=True, text=True, timeout=10)
+            return r.returncode, r.stdout + r.stderr
+
+        code, out = run(f"amqp://guest:guest@127.0.0.1:{port}")
+        self.assertNotEqual(code, 0)
+        self.assertIn("540", out)  # logged in and opened a channel; queue.declare is not there yet
+        code, out = run(f"amqp://guest:wrong@127.0.0.1:{port}")
+        self.assertIn("403", out)
+        code, out = run(f"amqp://guest:guest@127.0.0.1:{port}/elsewhere")
+        self.assertIn("530", out)
 
     def test_broker_shutdown_tells_connected_clients(self):
         conn = pika.BlockingConnection(self.broker.params())
