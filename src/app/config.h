@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "amqp/config.h"
 #include "broker/config.h"
 #include "kafka/config.h"
 
@@ -18,6 +19,7 @@ namespace wharf::app {
 struct AppConfig {
   broker::BrokerConfig broker;
   kafka::KafkaConfig kafka;
+  amqp::AmqpConfig amqp;
   std::string log_level = "info";
 };
 

@@ -14,8 +14,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "amqp/server.h"
 #include "app/config.h"
 #include "base/logging.h"
+#include "base/version.h"
 #include "broker/broker.h"
 #include "broker/shards.h"
 #include "kafka/server.h"
@@ -66,14 +68,25 @@ int serve(wharf::app::AppConfig cfg) {
     shards.stop();
     return 1;
   }
+  amqp::Server amqp_server(**b, cfg.amqp);
+  st = amqp_server.start();
+  if (!st.ok()) {
+    WLOG_ERROR("app", "cannot listen for AMQP on {}: {}", cfg.amqp.listen, st.error().message);
+    kafka_server.stop();
+    (*b)->shutdown();
+    shards.stop();
+    return 1;
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   WLOG_INFO("app", "wharf ready in {} ms: data dir {}, {} shard(s), {} topic(s)", ms, cfg.broker.data_dir, n,
             (*b)->topics().list().size());
   WLOG_INFO("app", "kafka listening on {} (port {})", cfg.kafka.listen, kafka_server.port());
+  WLOG_INFO("app", "amqp listening on {} (port {})", cfg.amqp.listen, amqp_server.port());
 
   int sig = 0;
   sigwait(&sigs, &sig);
   WLOG_INFO("app", "{} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  amqp_server.stop();
   kafka_server.stop();
   (*b)->shutdown();
   shards.stop();
@@ -103,7 +116,9 @@ int main(int argc, char** argv) {
   app.add_subcommand("config", "Print the default configuration as TOML")->callback([] {
     std::cout << default_toml();
   });
-  app.add_subcommand("version", "Print the version")->callback([] { std::cout << "wharf 0.1.0\n"; });
+  app.add_subcommand("version", "Print the version")->callback([] {
+    std::cout << "wharf " << wharf::kWharfVersion << "\n";
+  });
 
   CLI11_PARSE(app, argc, argv);
   if (!serve_cmd->parsed()) return 0;

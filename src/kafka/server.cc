@@ -28,6 +28,7 @@ status Server::start() {
     });
     auto st = listener_->listen(*ep);
     port_ = listener_->port();
+    if (!st.ok()) listener_.reset();  // nothing to stop later (the shards may be gone by then)
     done.set_value(st);
   });
   return fut.get();

@@ -135,7 +135,7 @@ void Connection::flush_output() {
       n = ::writev(fd, iov, cnt);
     }
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) { wait_writable(); return; }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { drain_pending_ = true; wait_writable(); return; }
       if (errno == EINTR) continue;
       WLOG_DEBUG("net", "write to {} failed: {}", peer_, std::strerror(errno));
       close();
@@ -155,7 +155,11 @@ void Connection::flush_output() {
     }
   }
   maybe_resume();
-  if (out_.empty() && close_after_flush_) close();
+  if (out_.empty() && close_after_flush_) { close(); return; }
+  if (out_.empty() && drain_pending_ && !closed_) {
+    drain_pending_ = false;
+    if (session_) session_->on_output_drained();  // may send (and so re-enter flush_output)
+  }
 }
 
 void Connection::wait_writable() {

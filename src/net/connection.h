@@ -54,6 +54,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_after_flush();
 
   bool closed() const { return closed_; }
+  // Output accepted by send() and not yet written to the socket.
+  size_t queued_bytes() const { return queued_bytes_; }
+  // True while reading is paused (by the session or by queued output).
+  bool reading_paused() const { return paused(); }
   const std::string& peer() const { return peer_; }
   asio::any_io_executor executor() { return socket_.get_executor(); }
 
@@ -84,6 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t out_front_done_ = 0;  // bytes of out_.front() already written
   size_t queued_bytes_ = 0;
   bool waiting_writable_ = false;
+  bool drain_pending_ = false;  // output had to wait for the socket: tell the session when it is all written
   std::shared_ptr<Connection> keep_alive_;  // set only while open, paused and idle
 };
 

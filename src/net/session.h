@@ -32,6 +32,29 @@ class Session {
 
   // The connection closed (peer, error or shutdown). Called exactly once.
   virtual void on_close() = 0;
+
+  // All queued output has been written after the socket had pushed back
+  // (a write would have blocked). Sessions that stopped producing output
+  // because too much was queued (Connection::queued_bytes()) resume here.
+  // May send; called at most once per episode of push-back.
+  virtual void on_output_drained() {}
+};
+
+// A Session owned by shared_ptr, for protocols whose session must be
+// reachable through weak_ptrs from asynchronous work (an AMQP delivery coming
+// back from another shard). The Connection owns this forwarder; the session
+// lives as long as the forwarder or any shared_ptr taken from a weak_ptr.
+class SharedSession final : public Session {
+ public:
+  explicit SharedSession(std::shared_ptr<Session> s) : s_(std::move(s)) {}
+  result<size_t> on_data(const Block& block, std::span<uint8_t> data, size_t* want) override {
+    return s_->on_data(block, data, want);
+  }
+  void on_close() override { s_->on_close(); }
+  void on_output_drained() override { s_->on_output_drained(); }
+
+ private:
+  std::shared_ptr<Session> s_;
 };
 
 }  // namespace wharf::net

@@ -56,6 +56,7 @@ class Broker {
       'serve',
       '--data-dir', this.dataDir,
       '--kafka-listen', '127.0.0.1:0',
+      '--amqp-listen', '127.0.0.1:0', // 5672 may be taken by another broker or test
       '--log-level', 'info',
       ...this.args,
     ]

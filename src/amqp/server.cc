@@ -1,0 +1,124 @@
+#include "amqp/server.h"
+
+#include <unistd.h>
+
+#include <future>
+#include <vector>
+
+#include "amqp/connection.h"
+#include "amqp/net_transport.h"
+#include "amqp/not_implemented_handler.h"
+
+namespace wharf::amqp {
+
+namespace {
+
+std::string cluster_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "wharf@localhost";
+  return std::string("wharf@") + host;
+}
+
+}  // namespace
+
+class Server::Connections {
+ public:
+  void add(const std::shared_ptr<Connection>& c) {
+    // Forget closed ones now and then, so the list stays proportional to the
+    // open connections.
+    if (list_.size() >= 2 * live_at_last_prune_ + 64) {
+      std::erase_if(list_, [](const auto& w) { return w.expired(); });
+      live_at_last_prune_ = list_.size();
+    }
+    list_.push_back(c);
+  }
+  void close_all(std::string_view why) {
+    for (auto& w : list_) {
+      if (auto c = w.lock()) c->close(ReplyCode::CONNECTION_FORCED, why, msg::MethodId{});
+    }
+    list_.clear();
+  }
+
+ private:
+  std::vector<std::weak_ptr<Connection>> list_;
+  size_t live_at_last_prune_ = 0;
+};
+
+status validate(const AmqpConfig& c) {
+  if (c.frame_max < kFrameMinSize) {
+    return make_error(Errc::kInvalidArgument,
+                      "amqp.frame_max " + std::to_string(c.frame_max) + " is below the AMQP minimum of 4096");
+  }
+  if (c.channel_max == 0) return make_error(Errc::kInvalidArgument, "amqp.channel_max must be at least 1");
+  if (c.max_message_bytes == 0) return make_error(Errc::kInvalidArgument, "amqp.max_message_bytes must be positive");
+  if (c.handshake_timeout_ms == 0) {
+    return make_error(Errc::kInvalidArgument, "amqp.handshake_timeout_ms must be positive");
+  }
+  return {};
+}
+
+Server::Server(broker::Broker& broker, AmqpConfig config, std::shared_ptr<const AmqpAuth> auth,
+               ChannelHandlerFactory handlers)
+    : broker_(broker) {
+  auto env = std::make_shared<ConnectionEnv>();
+  env->config = std::move(config);
+  env->auth = auth ? std::move(auth) : std::make_shared<DefaultAuth>();
+  env->handler_factory = handlers ? std::move(handlers) : not_implemented_handler_factory();
+  env->cluster_name = cluster_name();
+  env_ = std::move(env);
+  for (unsigned i = 0; i < broker_.shards().count(); ++i) connections_.push_back(std::make_unique<Connections>());
+}
+
+Server::~Server() { stop(); }
+
+status Server::start() {
+  if (auto st = validate(env_->config); !st.ok()) return st;
+  auto ep = net::parse_endpoint(env_->config.listen);
+  if (!ep.ok()) return ep.error();
+  auto& shards = broker_.shards();
+  std::promise<status> done;
+  auto fut = done.get_future();
+  shards.post(ShardId(0), [&] {
+    listener_ = std::make_unique<net::Listener>(shards.io(ShardId(0)), [this, &shards](int fd, asio::ip::tcp proto) {
+      ShardId target(next_shard_++ % shards.count());
+      shards.post(target, [this, &shards, fd, proto, target] {
+        net::adopt_socket(shards.io(target), fd, proto, net::ConnectionLimits{},
+                          [this, target](const std::shared_ptr<net::Connection>& c) {
+                            auto conn = std::make_shared<Connection>(std::make_unique<NetTransport>(c), env_,
+                                                                     c->peer(), is_loopback_peer(c->peer()));
+                            connections_[target.value]->add(conn);
+                            return std::make_unique<net::SharedSession>(std::move(conn));
+                          });
+      });
+    });
+    auto st = listener_->listen(*ep);
+    port_ = listener_->port();
+    if (!st.ok()) listener_.reset();  // nothing to stop later (the shards may be gone by then)
+    done.set_value(st);
+  });
+  return fut.get();
+}
+
+void Server::stop() {
+  if (!listener_) return;
+  auto& shards = broker_.shards();
+  std::promise<void> done;
+  shards.post(ShardId(0), [&] {
+    listener_->stop();
+    listener_.reset();
+    done.set_value();
+  });
+  done.get_future().wait();
+  // Accepted sockets still on their way to a shard are adopted after this and
+  // simply dropped when the shards stop.
+  std::vector<std::promise<void>> closed(shards.count());
+  for (unsigned i = 0; i < shards.count(); ++i) {
+    shards.post(ShardId(i), [this, i, &closed] {
+      connections_[i]->close_all("broker shutdown");
+      closed[i].set_value();
+    });
+  }
+  for (auto& p : closed) p.get_future().wait();
+}
+
+}  // namespace wharf::amqp

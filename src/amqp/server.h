@@ -1,0 +1,50 @@
+// AMQP listener: accepts on shard 0 and spreads connections round robin over
+// all shards (as kafka::Server); each connection becomes an amqp::Connection
+// on its shard for the rest of its life.
+//
+// The authenticator and the channel handler factory are fixed at
+// construction and shared by every connection (see auth.h and
+// channel_handler.h for their thread rules). Until the broker-backed handler
+// exists, the default is NotImplementedHandler.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "amqp/auth.h"
+#include "amqp/channel_handler.h"
+#include "amqp/config.h"
+#include "base/result.h"
+#include "broker/broker.h"
+#include "net/listener.h"
+
+namespace wharf::amqp {
+
+struct ConnectionEnv;
+
+class Server {
+ public:
+  // Null auth / factory: DefaultAuth / NotImplementedHandler.
+  Server(broker::Broker& broker, AmqpConfig config, std::shared_ptr<const AmqpAuth> auth = nullptr,
+         ChannelHandlerFactory handlers = nullptr);
+  ~Server();
+  status start();  // blocks until listening (or failed)
+  // Blocks until the listener is closed and every open connection was sent
+  // connection.close 320 CONNECTION_FORCED ("broker shutdown"), as RabbitMQ
+  // does on shutdown, so clients see why they were disconnected.
+  void stop();
+  uint16_t port() const { return port_; }
+
+ private:
+  class Connections;  // the open connections of one shard; touched only on that shard
+
+  broker::Broker& broker_;
+  std::shared_ptr<const ConnectionEnv> env_;
+  std::vector<std::unique_ptr<Connections>> connections_;  // index: shard
+  std::unique_ptr<net::Listener> listener_;
+  std::atomic<uint32_t> next_shard_{0};
+  uint16_t port_ = 0;
+};
+
+}  // namespace wharf::amqp
