@@ -76,39 +76,28 @@ status Server::start() {
   auto ep = net::parse_endpoint(env_->config.listen);
   if (!ep.ok()) return ep.error();
   auto& shards = broker_.shards();
-  std::promise<status> done;
-  auto fut = done.get_future();
-  shards.post(ShardId(0), [&] {
-    listener_ = std::make_unique<net::Listener>(shards.io(ShardId(0)), [this, &shards](int fd, asio::ip::tcp proto) {
-      ShardId target(next_shard_++ % shards.count());
-      shards.post(target, [this, &shards, fd, proto, target] {
-        net::adopt_socket(shards.io(target), fd, proto, net::ConnectionLimits{},
-                          [this, target](const std::shared_ptr<net::Connection>& c) {
-                            auto conn = std::make_shared<Connection>(std::make_unique<NetTransport>(c), env_,
-                                                                     c->peer(), is_loopback_peer(c->peer()));
-                            connections_[target.value]->add(conn);
-                            return std::make_unique<net::SharedSession>(std::move(conn));
-                          });
+  listener_ = std::make_unique<net::ShardedListener>(
+      shards.count(), [&shards](unsigned i) -> asio::io_context& { return shards.io(ShardId(i)); },
+      [this](unsigned shard, const std::shared_ptr<net::Connection>& c) {
+        auto conn = std::make_shared<Connection>(std::make_unique<NetTransport>(c), env_, c->peer(),
+                                                 is_loopback_peer(c->peer()));
+        connections_[shard]->add(conn);
+        return std::make_unique<net::SharedSession>(std::move(conn));
       });
-    });
-    auto st = listener_->listen(*ep);
-    port_ = listener_->port();
-    if (!st.ok()) listener_.reset();  // nothing to stop later (the shards may be gone by then)
-    done.set_value(st);
-  });
-  return fut.get();
+  auto st = listener_->start(*ep);
+  port_ = listener_->port();
+  accepting_ = st.ok();
+  return st;
 }
 
 void Server::stop() {
-  if (!listener_) return;
+  // Never started, start failed, or already stopped: the shards may be gone.
+  if (!accepting_) return;
+  accepting_ = false;
   auto& shards = broker_.shards();
-  std::promise<void> done;
-  shards.post(ShardId(0), [&] {
-    listener_->stop();
-    listener_.reset();
-    done.set_value();
-  });
-  done.get_future().wait();
+  // The ShardedListener stays until destruction: sockets accepted just
+  // before this may still be reaching their shard and need its factory.
+  listener_->stop();
   // Accepted sockets still on their way to a shard are adopted after this and
   // simply dropped when the shards stop.
   std::vector<std::promise<void>> closed(shards.count());

@@ -8,7 +8,6 @@
 // exists, the default is NotImplementedHandler.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -17,7 +16,7 @@
 #include "amqp/config.h"
 #include "base/result.h"
 #include "broker/broker.h"
-#include "net/listener.h"
+#include "net/sharded_listener.h"
 
 namespace wharf::amqp {
 
@@ -42,8 +41,8 @@ class Server {
   broker::Broker& broker_;
   std::shared_ptr<const ConnectionEnv> env_;
   std::vector<std::unique_ptr<Connections>> connections_;  // index: shard
-  std::unique_ptr<net::Listener> listener_;
-  std::atomic<uint32_t> next_shard_{0};
+  std::unique_ptr<net::ShardedListener> listener_;
+  bool accepting_ = false;  // start() succeeded and stop() has not run
   uint16_t port_ = 0;
 };
 

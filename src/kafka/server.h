@@ -2,13 +2,12 @@
 // all shards, each connection getting a KafkaSession.
 #pragma once
 
-#include <atomic>
 #include <memory>
 
 #include "base/result.h"
 #include "broker/broker.h"
 #include "kafka/config.h"
-#include "net/listener.h"
+#include "net/sharded_listener.h"
 
 namespace wharf::kafka {
 
@@ -18,14 +17,12 @@ class Server {
   ~Server();
   status start();  // blocks until listening (or failed)
   void stop();     // blocks until the listener is closed
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return listener_ ? listener_->port() : 0; }
 
  private:
   broker::Broker& broker_;
   KafkaConfig config_;
-  std::unique_ptr<net::Listener> listener_;
-  std::atomic<uint32_t> next_shard_{0};
-  uint16_t port_ = 0;
+  std::unique_ptr<net::ShardedListener> listener_;
 };
 
 }  // namespace wharf::kafka
