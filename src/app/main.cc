@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "amqp/handler/session.h"
 #include "amqp/server.h"
 #include "app/config.h"
 #include "base/logging.h"
@@ -68,7 +69,7 @@ int serve(wharf::app::AppConfig cfg) {
     shards.stop();
     return 1;
   }
-  amqp::Server amqp_server(**b, cfg.amqp);
+  amqp::Server amqp_server(**b, cfg.amqp, nullptr, amqp::broker_handler_factory(**b));
   st = amqp_server.start();
   if (!st.ok()) {
     WLOG_ERROR("app", "cannot listen for AMQP on {}: {}", cfg.amqp.listen, st.error().message);

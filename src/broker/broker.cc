@@ -12,6 +12,7 @@
 
 #include "base/logging.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/queue_host.h"
 #include "broker/routing/registry.h"
 
 namespace wharf::broker {
@@ -118,6 +119,8 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerConfig config, Shards& shards
   }
   st = b->open_partitions_blocking();
   if (!st.ok()) return st.error();
+  b->queues_ = std::make_unique<QueueHost>(*b);
+  b->queues_->recover();
   for (unsigned i = 0; i < shards.count(); ++i) {
     ShardId s(i);
     shards.post(s, [bp = b.get(), s] { bp->start_timers(s); });
@@ -327,6 +330,7 @@ void Broker::arm_snapshots(ShardId s) {
 }
 
 void Broker::shutdown() {
+  if (queues_) queues_->shutdown();
   if (routing_) {
     auto st = routing_->flush();
     if (!st.ok()) WLOG_WARN("broker", "flushing routing metadata: {}", st.error().message);

@@ -35,6 +35,7 @@ class GroupCoordinator;
 namespace routing {
 class Registry;  // broker/routing/registry.h
 }
+class QueueHost;  // broker/queue_host.h
 
 class Broker {
  public:
@@ -49,6 +50,8 @@ class Broker {
   // Vhosts, users, exchanges, queue definitions and bindings of the AMQP and
   // STOMP front ends (broker/routing/registry.h for its thread rules).
   routing::Registry& routing() { return *routing_; }
+  // The live queues behind the registry's queue definitions.
+  QueueHost& queues() { return *queues_; }
 
   ShardId shard_of(std::string_view topic, int32_t partition) const;
   ShardId group_shard(std::string_view group_id) const;
@@ -88,6 +91,7 @@ class Broker {
   Shards& shards_;
   TopicTable topics_;
   std::unique_ptr<routing::Registry> routing_;
+  std::unique_ptr<QueueHost> queues_;
   std::vector<std::unique_ptr<ShardState>> state_;  // index = shard; each touched only by its shard
   int lock_fd_ = -1;
 

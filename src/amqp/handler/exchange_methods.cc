@@ -1,0 +1,57 @@
+// exchange.declare / delete / bind / unbind: registry calls, answered at
+// once (the registry is shared by all shards and safe to call from here).
+#include "amqp/handler/session.h"
+#include "amqp/handler/value_convert.h"
+
+namespace wharf::amqp {
+
+namespace routing = broker::routing;
+using Id = msg::MethodId;
+
+void Session::exchange_declare(Channel&, ChannelContext& ch, msg::ExchangeDeclare& m) {
+  routing::ExchangeDef def;
+  def.name = m.exchange;
+  if (!m.passive) {
+    if (!permitted(ch, routing::Perm::kConfigure, "exchange", m.exchange, Id::ExchangeDeclare)) return;
+    auto type = routing::parse_exchange_type(m.type);
+    if (!type.ok()) return fail(ch, type.error(), Id::ExchangeDeclare);
+    def.type = *type;
+    def.durable = m.durable;
+    def.auto_delete = m.auto_delete;
+    def.internal = m.internal;
+    def.arguments = to_routing(m.arguments);
+  }
+  auto r = registry_.declare_exchange(vhost_, def, m.passive);
+  if (!r.ok()) return fail(ch, r.error(), Id::ExchangeDeclare);
+  if (!m.nowait) ch.send(msg::ExchangeDeclareOk{});
+}
+
+void Session::exchange_delete(Channel&, ChannelContext& ch, msg::ExchangeDelete& m) {
+  if (!permitted(ch, routing::Perm::kConfigure, "exchange", m.exchange, Id::ExchangeDelete)) return;
+  auto st = registry_.delete_exchange(vhost_, m.exchange, m.if_unused);
+  // Deleting an exchange that does not exist succeeds, as in RabbitMQ.
+  if (!st.ok() && st.error().code != Errc::kNotFound) return fail(ch, st.error(), Id::ExchangeDelete);
+  if (!m.nowait) ch.send(msg::ExchangeDeleteOk{});
+}
+
+void Session::exchange_bind(Channel&, ChannelContext& ch, msg::ExchangeBind& m) {
+  if (!permitted(ch, routing::Perm::kWrite, "exchange", m.destination, Id::ExchangeBind)) return;
+  if (!permitted(ch, routing::Perm::kRead, "exchange", m.source, Id::ExchangeBind)) return;
+  routing::BindingDef b{m.source, routing::DestKind::kExchange, m.destination, m.routing_key,
+                        to_routing(m.arguments)};
+  auto st = registry_.bind(vhost_, b, owner());
+  if (!st.ok()) return fail(ch, st.error(), Id::ExchangeBind);
+  if (!m.nowait) ch.send(msg::ExchangeBindOk{});
+}
+
+void Session::exchange_unbind(Channel&, ChannelContext& ch, msg::ExchangeUnbind& m) {
+  if (!permitted(ch, routing::Perm::kWrite, "exchange", m.destination, Id::ExchangeUnbind)) return;
+  if (!permitted(ch, routing::Perm::kRead, "exchange", m.source, Id::ExchangeUnbind)) return;
+  routing::BindingDef b{m.source, routing::DestKind::kExchange, m.destination, m.routing_key,
+                        to_routing(m.arguments)};
+  auto st = registry_.unbind(vhost_, b, owner());
+  if (!st.ok()) return fail(ch, st.error(), Id::ExchangeUnbind);
+  if (!m.nowait) ch.send(msg::ExchangeUnbindOk{});
+}
+
+}  // namespace wharf::amqp
