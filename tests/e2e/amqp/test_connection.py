@@ -46,15 +46,17 @@ class ConnectionTest(BrokerTest):
         self.assertIn("(530)", str(ctx.exception))
         self.assertIn("no-such-vhost", str(ctx.exception))
 
-    def test_unimplemented_method_is_refused_not_faked(self):
-        # Temporary: until the queue engine is plugged in, queue.declare is
-        # answered like RabbitMQ answers a method it does not implement.
+    def test_channel_error_leaves_the_connection_usable(self):
+        # A soft error (404) closes only its channel, as RabbitMQ does.
         conn = pika.BlockingConnection(self.broker.params())
         ch = conn.channel()
-        with self.assertRaises(pika.exceptions.ConnectionClosedByBroker) as ctx:
-            ch.queue_declare("q")
-        self.assertEqual(ctx.exception.reply_code, 540)
-        self.assertIn("queue.declare is not implemented yet", ctx.exception.reply_text)
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as ctx:
+            ch.queue_declare("missing", passive=True)
+        self.assertEqual(ctx.exception.reply_code, 404)
+        self.assertIn("NOT_FOUND - no queue 'missing' in vhost '/'", ctx.exception.reply_text)
+        ch2 = conn.channel()
+        self.assertEqual(ch2.queue_declare("q").method.queue, "q")
+        conn.close()
 
     def test_rabbitmq_c_client_gets_the_same_answers(self):
         # amqp-tools (rabbitmq-c): a second, independent client implementation.
@@ -67,8 +69,8 @@ class ConnectionTest(BrokerTest):
             return r.returncode, r.stdout + r.stderr
 
         code, out = run(f"amqp://guest:guest@127.0.0.1:{port}")
-        self.assertNotEqual(code, 0)
-        self.assertIn("540", out)  # logged in and opened a channel; queue.declare is not there yet
+        self.assertEqual(code, 0, out)  # logged in, opened a channel, declared the queue
+        self.assertIn("q", out)
         code, out = run(f"amqp://guest:wrong@127.0.0.1:{port}")
         self.assertIn("403", out)
         code, out = run(f"amqp://guest:guest@127.0.0.1:{port}/elsewhere")
