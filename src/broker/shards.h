@@ -2,9 +2,19 @@
 //
 // Every partition, group and connection is owned by exactly one shard and
 // touched only on that shard's thread. Work for another shard is posted to its
-// io_context (message passing); asio's per-context queue keeps posts from one
-// thread to another in FIFO order, which the produce path relies on to keep
-// a connection's appends to one partition in order.
+// io_context (message passing). Posts from one shard to another keep FIFO
+// order, which the produce path relies on to keep a connection's appends to
+// one partition in order, and the AMQP front end to keep a channel's
+// publishes, acks and deliveries in order.
+//
+// Batching: a post from a shard thread to another shard goes into the
+// sender's outbox for that shard; the outbox is handed over as one task at
+// the end of the sender's current run of ready handlers (a flush task the
+// first post schedules on the sender). One wake-up of the target then
+// carries many messages, which is what makes per-message cross-shard work
+// (a delivery, a publish) cheap. Order is kept because every post from X to
+// Y goes through the same outbox. Posts from other threads (main) go
+// directly.
 #pragma once
 
 #include <memory>
@@ -38,7 +48,12 @@ class Shards {
 
   template <class F>
   void post(ShardId target, F&& f) {
-    asio::post(io(target), std::forward<F>(f));
+    ShardId from = current();
+    if (from == target || !owns_current_thread()) {
+      asio::post(io(target), std::forward<F>(f));
+      return;
+    }
+    enqueue(from, target, Task(std::forward<F>(f)));
   }
 
   // Runs `f` now if the caller is on `target`, else posts it there.
@@ -71,6 +86,37 @@ class Shards {
   }
 
  private:
+  // A move-only type-erased callable (std::function needs copyable ones).
+  class Task {
+   public:
+    template <class F>
+    explicit Task(F&& f) : impl_(new Impl<std::decay_t<F>>(std::forward<F>(f))) {}
+    void operator()() { impl_->call(); }
+
+   private:
+    struct Base {
+      virtual ~Base() = default;
+      virtual void call() = 0;
+    };
+    template <class F>
+    struct Impl : Base {
+      explicit Impl(F&& f) : fn(std::move(f)) {}
+      explicit Impl(const F& f) : fn(f) {}
+      void call() override { fn(); }
+      F fn;
+    };
+    std::unique_ptr<Base> impl_;
+  };
+  struct Outbox {
+    std::vector<std::vector<Task>> to;  // index = target shard; touched only by the owning shard
+    bool flush_scheduled = false;
+  };
+
+  bool owns_current_thread() const;
+  void enqueue(ShardId from, ShardId target, Task&& t);
+  void flush_outbox(ShardId from);
+
+  std::vector<std::unique_ptr<Outbox>> outbox_;  // index = sending shard
   std::vector<std::unique_ptr<asio::io_context>> ctx_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;

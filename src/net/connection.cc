@@ -109,12 +109,22 @@ void Connection::send(OutBuffer&& out) {
     }
   }
   out.clear();
-  flush_output();
+  // Written at the end of this run of ready handlers, not now: everything
+  // sent meanwhile (a batch of deliveries, many responses) goes out in one
+  // writev instead of one system call per message.
+  if (!flush_scheduled_ && !waiting_writable_) {
+    flush_scheduled_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->flush_scheduled_ = false;
+      self->flush_output();
+    });
+  }
   if (queued_bytes_ > limits_.max_queued_output_bytes) paused_by_output_ = true;
 }
 
 void Connection::flush_output() {
   if (closed_ || waiting_writable_) return;
+  bool had_output = !out_.empty();
   int fd = socket_.native_handle();
   while (!out_.empty()) {
     auto& front = out_.front();
@@ -156,7 +166,10 @@ void Connection::flush_output() {
   }
   maybe_resume();
   if (out_.empty() && close_after_flush_) { close(); return; }
-  if (out_.empty() && drain_pending_ && !closed_) {
+  // Tell the session whenever its output is all written: it may have paused
+  // producers of output (deliveries) when the queue was long, whether or
+  // not the socket ever pushed back.
+  if (out_.empty() && (drain_pending_ || had_output) && !closed_) {
     drain_pending_ = false;
     if (session_) session_->on_output_drained();  // may send (and so re-enter flush_output)
   }

@@ -82,6 +82,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool paused_by_output_ = false;   // too many bytes queued to send
   bool paused() const { return paused_by_session_ || paused_by_output_; }
   bool close_after_flush_ = false;
+  bool flush_scheduled_ = false;  // a flush_output() is posted (see send())
   bool delivering_ = false;  // guards deliver() against re-entry via send()
 
   std::deque<OutBuffer::Chunk> out_;

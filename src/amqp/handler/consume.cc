@@ -77,22 +77,23 @@ void Session::basic_consume(Channel& c, ChannelContext& ch, msg::BasicConsume& m
   }
   o.paused = true;
   std::weak_ptr<Session> weak = weak_from_this();
-  asio::io_context* home = &shards_.io(home_);
+  broker::Shards* shards = &shards_;
+  ShardId home = home_;
   bool local = s == home_;
   uint16_t cid = c.id;
   auto sess = c.session;
   std::string name = m.queue;
-  o.deliver = [weak, home, local, cid, sess, tag, name](queue::Delivery&& d) {
+  o.deliver = [weak, shards, home, local, cid, sess, tag, name](queue::Delivery&& d) {
     if (local) {
       if (auto self = weak.lock()) self->deliver(cid, sess, tag, name, std::move(d));
       return;
     }
-    asio::post(*home, [weak, cid, sess, tag, name, d = std::move(d)]() mutable {
+    shards->post(home, [weak, cid, sess, tag, name, d = std::move(d)]() mutable {
       if (auto self = weak.lock()) self->deliver(cid, sess, tag, name, std::move(d));
     });
   };
-  o.on_cancel = [weak, home, cid, sess, tag] {
-    asio::post(*home, [weak, cid, sess, tag] {
+  o.on_cancel = [weak, shards, home, cid, sess, tag] {
+    shards->post(home, [weak, cid, sess, tag] {
       if (auto self = weak.lock()) self->queue_cancelled(cid, sess, tag);
     });
   };

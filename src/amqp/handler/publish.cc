@@ -98,15 +98,16 @@ void Session::send_return(ChannelContext& ch, const queue::Message& m) {
 
 void Session::store(Channel&, const std::shared_ptr<const queue::Message>& m, const std::vector<std::string>& queues,
                     const std::vector<std::string>& topics, PartDone part_done) {
-  asio::io_context* home = &shards_.io(home_);
+  broker::Shards* shards = &shards_;
+  ShardId home = home_;
   for (const auto& name : queues) {
     ShardId s = host_.shard_of(vhost_, name);
-    auto work = [broker = &broker_, host = &host_, vhost = vhost_, name, m, part_done, home, local = s == home_] {
+    auto work = [broker = &broker_, host = &host_, vhost = vhost_, name, m, part_done, shards, home, local = s == home_] {
       std::function<void(status)> confirmed;
       if (part_done) {
-        confirmed = [part_done, home, local](status st) {
+        confirmed = [part_done, shards, home, local](status st) {
           if (local) return part_done(st.ok());
-          asio::post(*home, [part_done, ok = st.ok()] { part_done(ok); });
+          shards->post(home, [part_done, ok = st.ok()] { part_done(ok); });
         };
       }
       auto r = host->publish(vhost, name, *m, confirmed);
