@@ -30,7 +30,7 @@ if ! dpkg-query -W -f='${Status}' rabbitmq-server 2>/dev/null | grep -q "install
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rabbitmq-server >/dev/null
 fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target wharf wharf-amqp-load >/dev/null
+cmake --build build -j "$(nproc)" --target wharf wharf-amqp-load >/dev/null
 WHARF=$ROOT/build/wharf
 LOAD=$ROOT/build/bench/wharf-amqp-load
 RMQ_BIN=/usr/lib/rabbitmq/bin  # the scripts themselves: /usr/sbin's wrappers su to the rabbitmq user

@@ -617,7 +617,7 @@ void check_bindings(const Options& o, Connection& c, const std::string& prefix, 
   amqp_connection_state_t s = c.get();
   for (int k = 0; k < probes; k++) {
     std::string q = prefix + std::to_string(int64_t(k) * o.queues / probes);
-    if (amqp_basic_publish(s, 1, bytes(o.exchange), bytes(q), 1, 0, nullptr, bytes(q)) != AMQP_STATUS_OK)
+    if (amqp_basic_publish(s, 1, bytes(o.exchange), bytes(q), 0, 0, nullptr, bytes(q)) != AMQP_STATUS_OK)
       die("basic.publish failed");
     amqp_rpc_reply_t r;
     // A publish has no reply; poll with basic.get until routing is done.
