@@ -222,16 +222,16 @@ declare -A ERRORS
 
 echo
 printf '%-46s %14s %14s %8s   %-16s %s\n' figure Wharf RabbitMQ ratio target "Wharf vs target"
-row "transient, no-ack: consumed msg/s" transient consumed/s 1 %.0f 1 "≥ 10x RabbitMQ" "v >= 10 * r"
+row "transient, no-ack: consumed msg/s" transient consumed/s 1 %.0f 1 ">= 10x RabbitMQ" "v >= 10 * r"
 row "transient, no-ack: published msg/s" transient published/s 1 %.0f 1 "" ""
-row "persistent+durable+confirm+ack: consumed/s" persistent consumed/s 1 %.0f 1 "≥ 5x RabbitMQ" "v >= 5 * r"
+row "persistent+durable+confirm+ack: consumed/s" persistent consumed/s 1 %.0f 1 ">= 5x RabbitMQ" "v >= 5 * r"
 row "persistent+durable+confirm+ack: published/s" persistent published/s 1 %.0f 1 "" ""
 row "latency p50 at $RATE msg/s (ms)" latency p50 1000 %.3f 0 "" ""
-row "latency p99 at $RATE msg/s (ms)" latency p99 1000 %.3f 0 "≤ 2 ms" "v <= 2"
+row "latency p99 at $RATE msg/s (ms)" latency p99 1000 %.3f 0 "<= 2 ms" "v <= 2"
 row "latency p99.9 at $RATE msg/s (ms)" latency p99.9 1000 %.3f 0 "" ""
-row "RSS with $FILL queued (MB)" fill rss_kb_settled 1024 %.1f 0 "≤ 64 MB" "v <= 64"
+row "RSS with $FILL queued (MB)" fill rss_kb_settled 1024 %.1f 0 "<= 64 MB" "v <= 64"
 row "RSS before filling (MB)" fill rss_kb_before 1024 %.1f 0 "" ""
 row "fill with confirms: published msg/s" fill published/s 1 %.0f 1 "" ""
-row "$QUEUES durable queue declares + binds (s)" declare seconds 1 %.2f 0 "≤ 2 s" "v <= 2"
+row "$QUEUES durable queue declares + binds (s)" declare seconds 1 %.2f 0 "<= 2 s" "v <= 2"
 echo "(ratio: how many times better Wharf is; the targets are the AMQP issue's, checked on Wharf's figure)"
 for k in "${!ERRORS[@]}"; do echo "$k: ${ERRORS[$k]}"; done | sort

@@ -211,8 +211,9 @@ class Connection {
     die(std::string(what) + ": bad reply type");
   }
 
-  // Declares the queue and empties it (a previous, interrupted run may have
-  // left messages). Returns the message count the declare reported.
+  // Declares the queue (exclusive and auto-delete off); returns the message
+  // count the broker reported. Callers purge it: an interrupted run may have
+  // left messages behind.
   uint32_t declare_queue(const std::string& name, bool durable, bool passive = false) {
     auto* ok = amqp_queue_declare(c_, 1, bytes(name), passive, durable, 0, 0, amqp_empty_table);
     check("queue.declare");
