@@ -8,10 +8,11 @@ import time
 import pika
 import pika.exceptions
 
-from harness import BrokerTest
+from harness import wharf_only, BrokerTest
 
 
 class ConnectionTest(BrokerTest):
+    @wharf_only("checks the product name and the broker log")
     def test_guest_opens_channels_and_closes_cleanly(self):
         conn = pika.BlockingConnection(self.broker.params(credentials=pika.PlainCredentials("guest", "guest")))
         self.assertTrue(conn.is_open)
@@ -76,6 +77,7 @@ class ConnectionTest(BrokerTest):
         code, out = run(f"amqp://guest:guest@127.0.0.1:{port}/elsewhere")
         self.assertIn("530", out)
 
+    @wharf_only("signals the broker process")
     def test_broker_shutdown_tells_connected_clients(self):
         conn = pika.BlockingConnection(self.broker.params())
         conn.channel()
