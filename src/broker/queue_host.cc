@@ -227,9 +227,9 @@ result<std::shared_ptr<queue::Queue>> QueueHost::open(std::string_view vhost, co
   return (*e)->q;
 }
 
-result<std::shared_ptr<queue::Queue>> QueueHost::get(std::string_view vhost, std::string_view name) {
+result<std::shared_ptr<queue::Queue>> QueueHost::get(std::string_view vhost, std::string_view name, bool use) {
   if (Entry* e = find(vhost, name)) {
-    touch(*e);
+    if (use) touch(*e);
     return e->q;
   }
   auto def = broker_.routing().find_queue(vhost, name);

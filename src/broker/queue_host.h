@@ -73,8 +73,10 @@ class QueueHost {
   // returns the open one. Marks it used (x-expires).
   result<std::shared_ptr<queue::Queue>> open(std::string_view vhost, const routing::QueueDef& def);
   // The live queue; opened from the registry's definition when not open yet.
-  // kNotFound when the registry has no such queue. Marks it used.
-  result<std::shared_ptr<queue::Queue>> get(std::string_view vhost, std::string_view name);
+  // kNotFound when the registry has no such queue. `use`: counts as using
+  // it for x-expires (consume, basic.get, declare do; publishing and
+  // settling do not, as in RabbitMQ).
+  result<std::shared_ptr<queue::Queue>> get(std::string_view vhost, std::string_view name, bool use = false);
   // Removes the live queue (consumers cancelled, folder deleted). Returns the
   // ready count it had; 0 if it was not open. Call after the registry forgot it.
   uint64_t drop(std::string_view vhost, std::string_view name);

@@ -33,8 +33,7 @@ void Session::basic_qos(Channel& c, ChannelContext& ch, const msg::BasicQos& m) 
     c.prefetch = m.prefetch_count;  // for consumers created from now on
   } else {
     c.channel_prefetch = m.prefetch_count;
-    for (auto& [shard, pool] : c.pools)
-      shards_.run_at(ShardId(shard), [pool, limit = m.prefetch_count] { pool->limit = limit; });
+    if (c.pool) c.pool->set_limit(m.prefetch_count);
   }
   ch.send(msg::BasicQosOk{});
 }
@@ -71,9 +70,8 @@ void Session::basic_consume(Channel& c, ChannelContext& ch, msg::BasicConsume& m
   o.no_ack = m.no_ack;
   o.prefetch = c.prefetch;
   if (c.channel_prefetch > 0) {
-    auto& pool = c.pools[s.value];
-    if (!pool) pool = std::make_shared<queue::CreditPool>(c.channel_prefetch);
-    o.pool = pool;
+    if (!c.pool) c.pool = std::make_shared<queue::CreditPool>(c.channel_prefetch);
+    o.pool = c.pool;
   }
   o.paused = true;
   std::weak_ptr<Session> weak = weak_from_this();
@@ -103,7 +101,7 @@ void Session::basic_consume(Channel& c, ChannelContext& ch, msg::BasicConsume& m
   on_shard(
       s,
       [host = &host_, vhost = vhost_, name, o = std::move(o)]() mutable -> result<queue::ConsumerId> {
-        auto q = host->get(vhost, name);
+        auto q = host->get(vhost, name, /*use=*/true);
         if (!q.ok()) return q.error();
         auto r = (*q)->attach(std::move(o));
         if (!r.ok() && r.error().code == Errc::kResourceLocked)

@@ -24,9 +24,9 @@
 // When the socket's output backs up, every consumer of the connection is
 // paused on its queue's shard and resumed in on_writable().
 //
-// Channel-wide prefetch (basic.qos global=true) is one CreditPool per
-// (channel, queue shard): exact while the channel's queues share a shard,
-// else enforced per shard (queue engine pools are single-threaded).
+// Channel-wide prefetch (basic.qos global=true) is one thread-safe
+// CreditPool shared by the channel's consumers, whichever shards their
+// queues live on.
 #pragma once
 
 #include <cstdint>
@@ -111,7 +111,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     uint16_t prefetch = 0;         // basic.qos global=false: for consumers created later
     uint16_t channel_prefetch = 0; // basic.qos global=true
-    std::map<uint32_t, std::shared_ptr<broker::queue::CreditPool>> pools;  // by shard (used only there)
+    std::shared_ptr<broker::queue::CreditPool> pool;  // basic.qos global: shared by its consumers (thread-safe)
 
     std::unordered_map<std::string, Consumer> consumers;  // by consumer tag
     uint64_t next_tag = 1;

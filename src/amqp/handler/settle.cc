@@ -141,7 +141,7 @@ void Session::basic_get(Channel& c, ChannelContext& ch, msg::BasicGet& m) {
       c.queues[qi].shard,
       [host = &host_, vhost = vhost_, name = m.queue, sess, no_ack] {
         Got g;
-        auto q = host->get(vhost, name);
+        auto q = host->get(vhost, name, /*use=*/true);
         if (!q.ok()) {
           g.st = q.error();
           return g;

@@ -18,7 +18,9 @@
 // live on that one shard.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -64,19 +66,33 @@ using DeliverFn = std::function<void(Delivery&&)>;
 using CancelFn = std::function<void()>;
 
 // A prefetch budget shared by several consumers (AMQP basic.qos global=true).
+// Thread-safe: the consumers of one AMQP channel may read queues on several
+// shards, and they share one exact budget. A slot is taken (try_acquire)
+// before a message is handed out and given back when it is settled.
 struct CreditPool {
   explicit CreditPool(uint32_t limit_ = 0) : limit(limit_) {}
-  uint32_t limit = 0;   // max unacked deliveries over all its consumers; 0 = unlimited
-  uint32_t in_use = 0;  // maintained by the queues
-  bool has_room() const { return limit == 0 || in_use < limit; }
+  std::atomic<uint32_t> limit{0};   // max unacked deliveries over all its consumers; 0 = unlimited
+  std::atomic<uint32_t> in_use{0};  // maintained by the queues
+  bool has_room() const {
+    uint32_t l = limit.load(std::memory_order_relaxed);
+    return l == 0 || in_use.load(std::memory_order_relaxed) < l;
+  }
+  // Takes a slot if one is free.
+  bool try_acquire();
+  // Raises the limit (basic.qos again): wakes the waiting queues.
+  void set_limit(uint32_t l);
 
   // Queues blocked on this pool register here (once per `who`); they are
-  // woken, once, when a slot frees. Internal to the queue engine.
+  // woken, once, when a slot frees. `wake` may run on any thread (the one
+  // settling a delivery): it must post to the queue's own shard. Internal to
+  // the queue engine.
   void wait(const void* who, std::function<void()> wake);
   void release_one();
 
  private:
-  std::vector<std::pair<const void*, std::function<void()>>> waiters_;
+  void wake_all();
+  std::mutex mu_;
+  std::vector<std::pair<const void*, std::function<void()>>> waiters_;  // GUARDED_BY(mu_)
 };
 
 struct ConsumerOptions {

@@ -344,10 +344,7 @@ Delivery Queue::hand_out(Taken&& t, SessionId session, Consumer* c, bool no_ack)
     sessions_[session.value].emplace_hint(sessions_[session.value].end(), d.tag.value,
                                          Unacked{t.head.offset, d.consumer, body_size, d.delivery_count, lv.index});
     ++unacked_total_;
-    if (c) {
-      ++c->unacked;
-      if (c->opts.pool) ++c->opts.pool->in_use;
-    }
+    if (c) ++c->unacked;  // its pool slot was taken in push_one()
   }
   d.message = std::move(t.message);
   return d;
@@ -571,9 +568,7 @@ bool Queue::eligible(Consumer& c) {
   if (c.opts.no_ack) return true;  // prefetch limits unacked deliveries; a no-ack consumer has none
   if (c.opts.prefetch && c.unacked >= c.opts.prefetch) return false;
   if (c.opts.pool && !c.opts.pool->has_room()) {
-    c.opts.pool->wait(this, [w = weak_from_this()] {
-      if (auto q = w.lock()) q->schedule();
-    });
+    wait_for_pool(*c.opts.pool);
     return false;
   }
   return true;
@@ -593,13 +588,29 @@ void Queue::rotate(const Consumer& c) {
   std::rotate(it, std::next(it), std::next(last));
 }
 
+void Queue::wait_for_pool(CreditPool& pool) {
+  // The slot may free on another shard's thread: come back through defer.
+  pool.wait(this, [w = weak_from_this(), defer = hooks_.defer] {
+    auto again = [w] {
+      if (auto q = w.lock()) q->schedule();
+    };
+    if (defer) defer(again);
+    else again();
+  });
+}
+
 bool Queue::push_one(const std::shared_ptr<Consumer>& c) {
-  auto t = take_next();
-  if (!t.ok()) {
-    WLOG_ERROR("queue", "queue '{}': read failed: {}", cfg_.name, t.error().message);
+  CreditPool* pool = !c->opts.no_ack ? c->opts.pool.get() : nullptr;
+  if (pool && !pool->try_acquire()) {  // taken meanwhile by a queue on another shard
+    wait_for_pool(*pool);
     return false;
   }
-  if (!*t) return false;
+  auto t = take_next();
+  if (!t.ok() || !*t) {
+    if (pool) pool->release_one();
+    if (!t.ok()) WLOG_ERROR("queue", "queue '{}': read failed: {}", cfg_.name, t.error().message);
+    return false;
+  }
   Delivery d = hand_out(std::move(**t), c->opts.session, c.get(), c->opts.no_ack);
   rotate(*c);
   c->opts.deliver(std::move(d));  // `c` (a copy of the pointer) keeps the consumer alive meanwhile

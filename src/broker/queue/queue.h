@@ -321,6 +321,7 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   void choose_active();
   void detach(std::shared_ptr<Consumer> c, bool requeue_unacked);
   bool push_one(const std::shared_ptr<Consumer>& c);
+  void wait_for_pool(CreditPool& pool);
 
   void schedule();  // run tick() at the end of this turn (hooks.defer) or now
   void tick();      // dispatch, expire, delete consumed segments, write acks

@@ -215,7 +215,7 @@ TEST(Queue, SharedCreditPoolLimitsAllItsConsumers) {
   ASSERT_TRUE(q->attach(ob).ok());
   publish_all(*q, {"1", "2", "3", "4", "5"});
   EXPECT_EQ(a.got.size() + b.got.size(), 3u);
-  EXPECT_EQ(pool->in_use, 3u);
+  EXPECT_EQ(pool->in_use.load(), 3u);
   ASSERT_TRUE(q->ack(SessionId(1), a.got[0].tag, false).ok());
   EXPECT_EQ(a.got.size() + b.got.size(), 4u);
 }
