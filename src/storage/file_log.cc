@@ -77,7 +77,20 @@ status FileLog::create_active(int64_t base) {
   return {};
 }
 
+status FileLog::write_pending() const {
+  Segment& s = *segs_.back();
+  if (s.pending.empty()) return {};
+  uint64_t pos = s.size - s.pending.size();
+  if (auto r = s.log->append(s.pending); !r.ok()) {
+    (void)s.log->truncate(pos);  // drop a partial write; the bytes stay pending for a retry
+    return r;
+  }
+  s.pending.clear();
+  return {};
+}
+
 status FileLog::roll(int64_t now_ms) {
+  if (auto r = write_pending(); !r.ok()) return r;
   Segment& old = active();
   // Final time entry, so the segment's max timestamp is the last entry.
   if (old.max_ts >= 0 && old.last_batch_base >= 0 &&
@@ -130,9 +143,17 @@ result<AppendResult> FileLog::append(std::span<uint8_t> batch, int64_t now_ms) {
   int64_t base = s->end;
   set_base_offset(batch, base);
   uint64_t pos = s->size;
-  if (auto r = s->log->append(batch); !r.ok()) {
-    (void)s->log->truncate(pos);  // drop a partial write; the error is reported either way
-    return r.error();
+  if (cfg_.write_buffer_bytes > 0 && batch.size() < cfg_.write_buffer_bytes) {
+    if (s->pending.size() + batch.size() > cfg_.write_buffer_bytes) {
+      if (auto r = write_pending(); !r.ok()) return r.error();
+    }
+    s->pending.insert(s->pending.end(), batch.begin(), batch.end());
+  } else {
+    if (auto r = write_pending(); !r.ok()) return r.error();
+    if (auto r = s->log->append(batch); !r.ok()) {
+      (void)s->log->truncate(pos);  // drop a partial write; the error is reported either way
+      return r.error();
+    }
   }
   if (s->first_append_ms < 0) s->first_append_ms = now_ms;
   s->mtime_ms = now_ms;
@@ -189,6 +210,7 @@ result<ReadResult> FileLog::read(Offset from_off, size_t max_bytes, bool min_one
   }
   ReadResult rr;
   if (from == end) return rr;
+  if (auto r = write_pending(); !r.ok()) return r.error();
   bool locating = true;
   for (size_t i = find_segment(from); i < segs_.size(); i++) {
     Segment& s = *segs_[i];
@@ -223,6 +245,7 @@ result<ReadResult> FileLog::read(Offset from_off, size_t max_bytes, bool min_one
 }
 
 std::optional<Offset> FileLog::offset_for_timestamp(int64_t ts) const {
+  if (!write_pending().ok()) return std::nullopt;
   for (const auto& sp : segs_) {
     Segment& s = *sp;
     if (s.size == 0) continue;
@@ -250,6 +273,7 @@ std::optional<Offset> FileLog::offset_for_timestamp(int64_t ts) const {
 }
 
 status FileLog::scan_headers(Offset from_off, const std::function<void(const BatchHeader&)>& fn) const {
+  if (auto r = write_pending(); !r.ok()) return r;
   int64_t from = from_off.value;
   bool locating = true;
   for (size_t i = find_segment(from); i < segs_.size(); i++) {
@@ -277,6 +301,14 @@ FlushJob FileLog::begin_flush() {
   FlushJob job;
   Segment& s = active();
   job.upto = Offset(s.end);
+  if (auto r = write_pending(); !r.ok()) {
+    // Nothing new can be called durable; the next round retries.
+    WLOG_WARN("storage", "{}: {}", s.log_path, r.error().message);
+    job.upto = Offset(durable_);
+    job.files = rolled_files_;
+    inflight_base_ = -1;
+    return job;
+  }
   // Index files are hints (rebuilt on recovery): written now, synced on roll.
   if (auto r = s.index.write_pending(); !r.ok()) WLOG_WARN("storage", "{}: {}", s.index_path, r.error().message);
   if (auto r = s.time_index.write_pending(); !r.ok()) WLOG_WARN("storage", "{}: {}", s.time_path, r.error().message);

@@ -19,6 +19,7 @@ class FileLog final : public Log {
  public:
   FileLog(Env* env, std::string dir, LogConfig config);
   ~FileLog() override = default;
+  status flush_writes() override { return write_pending(); }
 
   // Lists, opens and recovers the directory (recovery.cc).
   status open_dir();
@@ -41,6 +42,8 @@ class FileLog final : public Log {
   size_t segment_count() const { return segs_.size(); }
 
  private:
+  // Writes the active segment's pending appends (see LogConfig).
+  status write_pending() const;
   Segment& active() { return *segs_.back(); }
   uint64_t segment_limit() const;
   result<std::unique_ptr<Segment>> make_segment(int64_t base, bool create);

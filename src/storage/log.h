@@ -37,6 +37,13 @@ struct LogConfig {
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;  // -1: keep forever
   int64_t retention_bytes = -1;              // -1: no size limit
   uint32_t index_interval_bytes = 4096;      // bytes between sparse index entries
+  // > 0: appends smaller than this gather in memory and reach the file in one
+  // write when the buffer would overflow, before any read, at a flush round
+  // or roll, or when the owner calls flush_writes() (queues do at the end of
+  // each event-loop turn). Saves one system call per small append; the cost
+  // is that a process crash loses appends not yet written, so only owners
+  // that confirm nothing before a flush round (queues) turn it on.
+  uint32_t write_buffer_bytes = 0;
 };
 
 struct AppendResult {
@@ -71,6 +78,8 @@ class Log {
   // assigned base offset into bytes 0..7 of `batch` (the CRC does not cover
   // them), rolls the segment first if needed, and updates the indexes.
   virtual result<AppendResult> append(std::span<uint8_t> batch, int64_t now_ms) = 0;
+  // Writes appends gathered by write_buffer_bytes to the file (page cache).
+  virtual status flush_writes() { return {}; }
 
   // Whole batches from the one containing `from`, up to `max_bytes` in total.
   // When `min_one` is set the first batch is returned even if it alone is

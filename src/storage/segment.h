@@ -29,7 +29,11 @@ struct Segment {
   std::string log_path, index_path, time_path;
   std::shared_ptr<File> log;
 
-  uint64_t size = 0;       // bytes of whole batches in .log
+  uint64_t size = 0;       // bytes of whole batches in .log, `pending` included
+  // Appends gathered in memory and not yet written to .log (active segment
+  // only, LogConfig::write_buffer_bytes > 0); they are the last
+  // pending.size() bytes of `size`.
+  std::vector<uint8_t> pending;
   int64_t end = 0;         // next offset after the last batch; exact for the active segment
   int64_t max_ts = -1;     // max batch timestamp, -1 if unknown/none
   int64_t first_append_ms = -1;  // for segment_ms rolling

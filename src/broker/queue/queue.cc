@@ -23,6 +23,9 @@ storage::LogConfig default_queue_log_config() {
   c.segment_ms = 3600LL * 1000;
   c.retention_ms = -1;
   c.retention_bytes = -1;
+  // Many small publishes in one event-loop turn become one write(2); tick()
+  // writes what is left at the end of the turn.
+  c.write_buffer_bytes = 128 << 10;
   return c;
 }
 
@@ -777,6 +780,11 @@ void Queue::tick() {
   }
   collect_garbage();
   persist();
+  for (auto& lv : levels_)
+    if (lv) {
+      if (auto st = lv->log->flush_writes(); !st.ok())
+        WLOG_ERROR("queue", "queue '{}': write failed: {}", cfg_.name, st.error().message);
+    }
   in_tick_ = false;
 }
 
