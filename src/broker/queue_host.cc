@@ -132,7 +132,10 @@ QueueHost::ShardQueues& QueueHost::local() { return *shards_[Shards::current().v
 
 QueueHost::Entry* QueueHost::find(std::string_view vhost, std::string_view name) {
   auto& m = local().by_key;
-  auto it = m.find(key_of(vhost, name));
+  thread_local std::string key;  // the publish path looks up every message: no allocation
+  key.assign(vhost).push_back('\0');
+  key.append(name);
+  auto it = m.find(key);
   return it == m.end() ? nullptr : it->second.get();
 }
 

@@ -66,7 +66,10 @@ void Session::publish(Channel& c, ChannelContext& ch, Command&& cmd) {
   if (!made.ok()) return fail(ch, made.error(), Id::BasicPublish);
   auto message = std::make_shared<const queue::Message>(std::move(*made));
 
-  std::vector<std::string> queues, topics;
+  auto& queues = pub_queues_;
+  auto& topics = pub_topics_;
+  queues.clear();
+  topics.clear();
   for (const auto& d : route_.destinations())
     (d.kind == routing::DestKind::kQueue ? queues : topics).push_back(d.name);
 
@@ -74,8 +77,8 @@ void Session::publish(Channel& c, ChannelContext& ch, Command&& cmd) {
     TxOp op;
     op.kind = TxOp::kPublish;
     op.message = std::move(message);
-    op.queues = std::move(queues);
-    op.topics = std::move(topics);
+    op.queues = queues;
+    op.topics = topics;
     op.mandatory = m.mandatory;
     c.tx_ops.push_back(std::move(op));
     return;
@@ -96,33 +99,45 @@ void Session::send_return(ChannelContext& ch, const queue::Message& m) {
                   properties_of(m), m.body.bytes());
 }
 
+namespace {
+
+// Stores `m` in queue `name`, on that queue's shard; `part_done` (may be
+// null) runs at home with the outcome.
+void store_one(broker::Broker& b, const std::string& vhost, const std::string& name,
+               const std::shared_ptr<const queue::Message>& m, const Session::PartDone& part_done, ShardId home,
+               bool local) {
+  std::function<void(status)> confirmed;
+  if (part_done) {
+    confirmed = [part_done, shards = &b.shards(), home, local](status st) {
+      if (local) return part_done(st.ok());
+      shards->post(home, [part_done, ok = st.ok()] { part_done(ok); });
+    };
+  }
+  auto r = b.queues().publish(vhost, name, *m, confirmed);
+  if (r.ok() && *r == queue::PublishResult::kAccepted) return;
+  if (!r.ok() && r.error().code == Errc::kUnsupported) {
+    // A stream queue: the message goes to its Kafka topic.
+    return broker::append_to_topic(b, name, m, std::move(confirmed));
+  }
+  // Refused by x-overflow, or the queue went away after routing (the
+  // message is then dropped as if it had not been routed there).
+  bool ok = !r.ok() && r.error().code == Errc::kNotFound;
+  if (confirmed) confirmed(ok ? status{} : status(make_error(Errc::kPreconditionFailed, "rejected")));
+}
+
+}  // namespace
+
 void Session::store(Channel&, const std::shared_ptr<const queue::Message>& m, const std::vector<std::string>& queues,
                     const std::vector<std::string>& topics, PartDone part_done) {
-  broker::Shards* shards = &shards_;
-  ShardId home = home_;
   for (const auto& name : queues) {
     ShardId s = host_.shard_of(vhost_, name);
-    auto work = [broker = &broker_, host = &host_, vhost = vhost_, name, m, part_done, shards, home, local = s == home_] {
-      std::function<void(status)> confirmed;
-      if (part_done) {
-        confirmed = [part_done, shards, home, local](status st) {
-          if (local) return part_done(st.ok());
-          shards->post(home, [part_done, ok = st.ok()] { part_done(ok); });
-        };
-      }
-      auto r = host->publish(vhost, name, *m, confirmed);
-      if (r.ok() && *r == queue::PublishResult::kAccepted) return;
-      if (!r.ok() && r.error().code == Errc::kUnsupported) {
-        // A stream queue: the message goes to its Kafka topic.
-        return broker::append_to_topic(*broker, name, m, std::move(confirmed));
-      }
-      // Refused by x-overflow, or the queue went away after routing (the
-      // message is then dropped as if it had not been routed there).
-      bool ok = !r.ok() && r.error().code == Errc::kNotFound;
-      if (confirmed) confirmed(ok ? status{} : status(make_error(Errc::kPreconditionFailed, "rejected")));
-    };
-    if (s == home_) work();
-    else shards_.post(s, std::move(work));
+    if (s == home_) {
+      store_one(broker_, vhost_, name, m, part_done, home_, true);
+      continue;
+    }
+    shards_.post(s, [b = &broker_, vhost = vhost_, name, m, part_done, home = home_] {
+      store_one(*b, vhost, name, m, part_done, home, false);
+    });
   }
   for (const auto& topic : topics) {
     std::function<void(status)> confirmed;

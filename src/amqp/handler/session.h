@@ -51,6 +51,10 @@ class StreamReader;  // stream_reader.h
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // Called at home once per destination a publish was stored in (ok) or
+  // refused / failed (!ok).
+  using PartDone = std::function<void(bool ok)>;
+
   Session(broker::Broker& broker, ConnectionContext& conn);
   ~Session();
 
@@ -159,9 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- basic.publish (publish.cc) ----
   void publish(Channel& c, ChannelContext& ch, Command&& cmd);
-  // Called at home once per destination a publish was stored in (ok) or
-  // refused / failed (!ok).
-  using PartDone = std::function<void(bool ok)>;
+
   // Stores `m` in each of `queues` and `topics`, each on its own shard.
   void store(Channel& c, const std::shared_ptr<const broker::queue::Message>& m,
              const std::vector<std::string>& queues, const std::vector<std::string>& topics, PartDone part_done);
@@ -223,6 +225,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool output_paused_ = false;  // consumers paused for output backpressure
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
   broker::routing::RouteResult route_;
+  std::vector<std::string> pub_queues_, pub_topics_;  // publish() scratch, capacity kept
   // Permission cache: (perm, kind, name) -> allowed, valid for one auth generation.
   std::unordered_map<std::string, bool> perm_cache_;
   uint64_t perm_generation_ = 0;
