@@ -63,6 +63,9 @@ result<std::unique_ptr<AckStore>> AckStore::open(storage::Env* env, const std::s
   if (env->exists(tmp)) {
     if (auto r = env->remove_file(tmp); !r.ok()) return r.error();  // a compaction that did not finish
   }
+  // A queue that never settled anything has no file and holds no
+  // descriptor: 10,000 idle queues must not cost 10,000 open files.
+  if (!env->exists(s->path_)) return s;
   auto file = env->open_append(s->path_);
   if (!file.ok()) return file.error();
   s->file_ = std::move(*file);
@@ -129,6 +132,12 @@ status AckStore::write_pending() {
   buf_.clear();
   for (const auto& r : pending_settles_) append_settle(buf_, r.level, r.from, r.to);
   for (const auto& [level, c] : pending_cursors_) append_cursor(buf_, level, c);
+  if (!file_) {
+    auto f = env_->open_append(path_);
+    if (!f.ok()) return f.error();
+    file_ = std::move(*f);
+    file_bytes_ = 0;
+  }
   auto st = file_->append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf_.data()), buf_.size()));
   if (!st.ok()) {
     (void)file_->truncate(file_bytes_);  // no half record may stay; the error is reported either way

@@ -110,7 +110,8 @@ status Queue::recover() {
     if (!digits || v > 255) continue;
     if (auto st = open_level(uint8_t(v)); !st.ok()) return st;
   }
-  if (auto l = level_for(0, true); !l.ok()) return l.error();
+  // Level logs are created by the first publish to them (publish()):
+  // an empty queue holds no open files.
 
   bool rewrite = false;
   for (auto& [index, ls] : state) {
