@@ -104,7 +104,9 @@ void Session::queue_purge(Channel& c, ChannelContext& ch, msg::QueuePurge& m) {
   auto def = registry_.access_queue(vhost_, m.queue, owner());
   if (!def.ok()) return fail(ch, def.error(), Id::QueuePurge);
   if (def->queue_type() == "stream")
-    return ch.fail(ReplyCode::PRECONDITION_FAILED, "purge is not supported by stream queues", Id::QueuePurge);
+    return conn_.close(ReplyCode::NOT_IMPLEMENTED,
+                       "queue.purge not supported by stream queues " + routing::queue_phrase(vhost_, m.queue),
+                       Id::QueuePurge);
   set_busy(c);
   auto sess = c.session;
   uint16_t cid = c.id;

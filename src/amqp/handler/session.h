@@ -44,6 +44,7 @@
 #include "broker/queue/queue.h"
 #include "broker/queue_host.h"
 #include "broker/routing/registry.h"
+#include "broker/stream_cursor.h"
 
 namespace wharf::amqp {
 
@@ -176,6 +177,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // offset, a timestamp); manual acks give credit back (settle.cc).
   void stream_consume(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, msg::BasicConsume& m,
                       const std::string& tag);
+  // A stream consumer's records, read on their partitions' shards.
+  void stream_deliver(uint16_t channel, broker::queue::SessionId sess, const std::string& tag,
+                      std::vector<broker::StreamRecord>&& records);
+  // Its topic went away or could not be read: cancelled, as a deleted queue's.
+  void stream_gone(uint16_t channel, broker::queue::SessionId sess, const std::string& tag, const Error& e);
   void stream_pause(Channel& c, Consumer& k, bool paused);
   void stream_cancel(Channel& c, Consumer& k);
   // Stream deliveries acked, rejected or recovered (their reader tags).

@@ -1,0 +1,163 @@
+#include "amqp/handler/stream_reader.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "broker/broker.h"
+
+namespace wharf::amqp {
+
+namespace {
+
+// The first offset to read from a partition for `s`. REQUIRES: on the
+// partition's shard.
+int64_t resolve(const StreamStart& s, broker::Partition& part) {
+  const storage::Log& log = part.log();
+  int64_t first = log.start_offset().value, end = log.end_offset().value;
+  switch (s.kind) {
+    case StreamStart::Kind::kFirst: return first;
+    case StreamStart::Kind::kLast: return end > first ? end - 1 : end;
+    case StreamStart::Kind::kNext: return end;
+    case StreamStart::Kind::kOffset: return std::clamp(s.value, first, end);
+    case StreamStart::Kind::kTimestamp: {
+      auto [offset, ts] = part.offset_for_time(s.value);
+      return offset < 0 ? end : std::max(offset, first);
+    }
+  }
+  return end;
+}
+
+}  // namespace
+
+StreamReader::StreamReader(broker::Broker& broker, std::string topic, int32_t partitions, StreamStart start,
+                           uint32_t prefetch, Sink sink, Gone gone)
+    : broker_(broker),
+      topic_(std::move(topic)),
+      start_(start),
+      prefetch_(prefetch),
+      sink_(std::move(sink)),
+      gone_(std::move(gone)),
+      home_(broker::Shards::current()) {
+  parts_.resize(size_t(std::max(partitions, 0)));
+  for (int32_t i = 0; i < int32_t(parts_.size()); ++i) {
+    Part& p = parts_[size_t(i)];
+    p.id = i;
+    p.shard = broker_.shard_of(topic_, i);
+    p.cursor = std::make_shared<broker::StreamCursor>();
+    p.alive = std::make_shared<int>(0);
+  }
+}
+
+StreamReader::~StreamReader() = default;
+
+void StreamReader::start(bool paused) {
+  started_ = true;
+  paused_ = paused;
+  pump();
+}
+
+void StreamReader::set_paused(bool paused) {
+  paused_ = paused;
+  if (!paused) pump();
+}
+
+void StreamReader::stop() {
+  stopped_ = true;
+  for (Part& p : parts_) p.alive.reset();  // armed data waiters will not fire
+}
+
+size_t StreamReader::settle(const std::vector<uint64_t>& tags) {
+  size_t n = 0;
+  for (uint64_t t : tags) n += unacked_.erase(t);
+  if (n > 0) pump();
+  return n;
+}
+
+void StreamReader::pump() {
+  if (stopped_ || paused_ || !started_ || parts_.empty()) return;
+  uint64_t used = uint64_t(unacked_.size()) + reserved_;
+  if (used >= prefetch_) return;
+  uint32_t avail = uint32_t(prefetch_ - used);
+  size_t candidates = 0;
+  for (const Part& p : parts_)
+    if (!p.in_flight && p.readable) ++candidates;
+  size_t n = parts_.size();
+  for (size_t i = 0; i < n && avail > 0 && candidates > 0; ++i) {
+    Part& p = parts_[(rr_ + i) % n];
+    if (p.in_flight || !p.readable) continue;
+    uint32_t share = std::max<uint32_t>(1, avail / uint32_t(candidates));
+    share = std::min({share, avail, kMaxPerPoll});
+    --candidates;
+    avail -= share;
+    poll(p, share);
+  }
+  rr_ = (rr_ + 1) % n;
+}
+
+void StreamReader::poll(Part& p, uint32_t max) {
+  p.in_flight = true;
+  p.asked = max;
+  reserved_ += max;
+  std::weak_ptr<StreamReader> weak = weak_from_this();
+  asio::io_context* home = &broker_.shards().io(home_);
+  std::weak_ptr<void> alive = p.alive;
+  // Runs on the partition's shard; touches only the partition, the cursor
+  // (one poll at a time) and copies of plain values. `weak` is never locked
+  // here: the reader is only ever used (and destroyed) at home.
+  broker_.shards().post(p.shard, [b = &broker_, topic = topic_, id = p.id, resolved = p.resolved, next = p.next,
+                                  start = start_, max, cursor = p.cursor, alive, weak, home]() mutable {
+    Reply r;
+    auto part = b->partition(topic, id);
+    if (!part || part->closed()) {
+      r.st = make_error(Errc::kNotFound, fmt::format("partition {}-{} is gone", topic, id));
+    } else {
+      r.next = resolved ? next : resolve(start, *part);
+      auto got = cursor->read(part->log(), r.next, max, r.records);
+      if (!got.ok()) {
+        r.st = got.error();
+      } else if (r.next >= part->log().end_offset().value) {
+        r.caught_up = true;
+        // Armed in the same step as the read, so no append can slip between.
+        part->add_data_waiter(alive, [home, weak, id] {
+          asio::post(*home, [weak, id] {
+            if (auto self = weak.lock()) self->on_data(id);
+          });
+        });
+      }
+    }
+    asio::post(*home, [weak, id, r = std::move(r)]() mutable {
+      if (auto self = weak.lock()) self->on_reply(id, std::move(r));
+    });
+  });
+}
+
+void StreamReader::on_reply(int32_t id, Reply&& r) {
+  Part& p = parts_[size_t(id)];
+  p.in_flight = false;
+  reserved_ -= p.asked;
+  p.asked = 0;
+  if (stopped_) return;
+  if (!r.st.ok()) return fail(r.st.error());
+  p.resolved = true;
+  p.next = r.next;
+  if (r.caught_up) p.readable = false;
+  if (!r.records.empty()) {
+    sink_(id, std::move(r.records));
+    if (stopped_) return;  // the sink may end the consumer
+  }
+  pump();
+}
+
+void StreamReader::on_data(int32_t id) {
+  if (stopped_) return;
+  parts_[size_t(id)].readable = true;
+  pump();
+}
+
+void StreamReader::fail(const Error& e) {
+  stop();
+  if (gone_) gone_(e);
+}
+
+}  // namespace wharf::amqp
