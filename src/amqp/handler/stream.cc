@@ -13,6 +13,7 @@
 // give the credit back, like an ack: nothing is ever requeued in a stream.
 #include <charconv>
 #include <chrono>
+#include <map>
 
 #include "amqp/handler/message_convert.h"
 #include "amqp/handler/session.h"
@@ -92,6 +93,24 @@ result<StreamStart> stream_start(const FieldTable& args) {
   return s;
 }
 
+// The topic configs a new stream queue's arguments ask for: RabbitMQ's
+// retention and segment arguments in Kafka's terms. kPreconditionFailed for
+// an x-max-age that is not an interval.
+result<std::map<std::string, std::string>> topic_configs(const routing::Table& args) {
+  std::map<std::string, std::string> out;
+  if (const routing::Value* v = args.find("x-max-age")) {
+    const std::string* s = v->as_string();
+    auto ms = s ? interval_ms(*s) : std::nullopt;
+    if (!ms) return make_error(Errc::kPreconditionFailed, "invalid x-max-age (use e.g. 7D, 12h, 30m)");
+    out["retention.ms"] = std::to_string(*ms);
+  }
+  if (const routing::Value* v = args.find("x-max-length-bytes"))
+    if (auto n = v->as_int()) out["retention.bytes"] = std::to_string(*n);
+  if (const routing::Value* v = args.find("x-stream-max-segment-size-bytes"))
+    if (auto n = v->as_int()) out["segment.bytes"] = std::to_string(*n);
+  return out;
+}
+
 }  // namespace
 
 void Session::stream_declared(Channel& c, ChannelContext& ch, const routing::QueueDef& def, bool nowait) {
@@ -99,11 +118,18 @@ void Session::stream_declared(Channel& c, ChannelContext& ch, const routing::Que
     if (!nowait) ch.send(msg::QueueDeclareOk{def.name, 0, 0});
     return;
   }
+  // A new topic: the queue's retention arguments become its configs. An
+  // adopted topic keeps its own.
+  auto configs = topic_configs(def.arguments);
+  if (!configs.ok()) {
+    registry_.remove_queue(vhost_, def.name);
+    return fail(ch, configs.error(), Id::QueueDeclare);
+  }
   set_busy(c);
   uint16_t cid = c.id;
   auto sess = c.session;
   std::weak_ptr<Session> weak = weak_from_this();
-  broker_.create_topic(def.name, 1, {}, [this, weak, cid, sess, nowait, name = def.name](auto r) {
+  broker_.create_topic(def.name, 1, *configs, [this, weak, cid, sess, nowait, name = def.name](auto r) {
     auto self = weak.lock();
     if (!self || closed_) return;
     if (Channel* c = live(cid, sess)) {

@@ -118,6 +118,9 @@ void StreamReader::poll(Part& p, uint32_t max) {
         r.st = got.error();
       } else if (r.next >= part->log().end_offset().value) {
         r.caught_up = true;
+        // Everything buffered was read: an idle reader keeps no window (the
+        // next read starts at the new data anyway).
+        cursor->clear();
         // Armed in the same step as the read, so no append can slip between.
         part->add_data_waiter(alive, [home, weak, id] {
           asio::post(*home, [weak, id] {

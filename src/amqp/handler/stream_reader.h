@@ -20,6 +20,10 @@
 // partitions that may have data (round robin, at most kMaxPerPoll each), so
 // an idle partition never holds credit a busy one could use.
 //
+// Memory. Per partition one StreamCursor window (128 KiB) while records
+// are being read, none once caught up; plus the records handed over until
+// the channel wrote them.
+//
 // Lifetime. Owned (shared_ptr) by the session's Consumer; callbacks hold
 // weak_ptrs and lock them only at home, so the reader is destroyed at home.
 // After stop() the sink is never called again.

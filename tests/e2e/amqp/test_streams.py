@@ -13,7 +13,7 @@ import unittest
 
 import pika
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from harness import BrokerTest
 
@@ -287,6 +287,26 @@ class StreamTest(BrokerTest):
             ch.basic_publish("logs", "audit.login", b"after unbind", mandatory=True)
         with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as e:
             ch.exchange_bind("no-such-topic", "logs", "#", arguments={"x-destination": "kafka-topic"})
+        self.assertEqual(e.exception.reply_code, 404)
+
+    def test_retention_arguments_become_topic_configs(self):
+        ch = self.connect().channel()
+        ch.queue_declare("kept", durable=True, arguments={
+            "x-queue-type": "stream", "x-max-age": "2D", "x-max-length-bytes": 50_000_000,
+            "x-stream-max-segment-size-bytes": 5_000_000})
+        res = ConfigResource(ConfigResource.Type.TOPIC, "kept")
+        admin = AdminClient(kafka_conf(self.broker))
+        configs = admin.describe_configs([res])[res].result(timeout=CLIENT_TIMEOUT_S)
+        self.assertEqual(configs["retention.ms"].value, str(2 * 86400 * 1000))
+        self.assertEqual(configs["retention.bytes"].value, "50000000")
+        self.assertEqual(configs["segment.bytes"].value, "5000000")
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as e:
+            ch.queue_declare("bad-age", durable=True, arguments={"x-queue-type": "stream", "x-max-age": "soon"})
+        self.assertEqual(e.exception.reply_code, 406)
+        # The refused declare left no queue behind.
+        ch = self.connect().channel()
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as e:
+            ch.queue_declare("bad-age", passive=True)
         self.assertEqual(e.exception.reply_code, 404)
 
     def test_consumer_rules(self):
