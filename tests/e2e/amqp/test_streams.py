@@ -309,6 +309,28 @@ class StreamTest(BrokerTest):
             ch.queue_declare("bad-age", passive=True)
         self.assertEqual(e.exception.reply_code, 404)
 
+    def test_topic_deleted_under_the_stream(self):
+        conn = self.connect()
+        ch = conn.channel()
+        self.declare_stream(ch, "fleeting")
+        cancelled = []
+        r = Reader(conn, "fleeting", "first")
+        r.ch.add_on_cancel_callback(lambda frame: cancelled.append(frame.method.consumer_tag))
+        admin = AdminClient(kafka_conf(self.broker))
+        admin.delete_topics(["fleeting"], operation_timeout=30)["fleeting"].result(timeout=CLIENT_TIMEOUT_S)
+        deadline = time.monotonic() + CLIENT_TIMEOUT_S
+        while not cancelled and time.monotonic() < deadline:
+            conn.process_data_events(time_limit=0.2)
+        self.assertEqual(cancelled, [r.tag])
+        # Publishing to the queue now has nowhere to go: nacked.
+        ch.confirm_delivery()
+        with self.assertRaises(pika.exceptions.NackError):
+            ch.basic_publish("", "fleeting", b"lost")
+        ch.basic_qos(prefetch_count=1)
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as e:
+            ch.basic_consume("fleeting", lambda *a: None)
+        self.assertEqual(e.exception.reply_code, 404)
+
     def test_consumer_rules(self):
         conn = self.connect()
         ch = conn.channel()
