@@ -174,15 +174,34 @@ void Session::stream_consume(Channel& c, ChannelContext& ch, const routing::Queu
   Consumer k;
   k.tag = tag;
   k.stream = true;
-  k.attached = true;
   k.reader = std::make_shared<StreamReader>(broker_, def.name, topic->partitions, *start, c.prefetch,
                                             std::move(sink), std::move(gone));
   auto reader = k.reader;
   c.consumers.emplace(tag, std::move(k));
-  // consume-ok leaves before the first delivery: reads only start now, and
-  // their answers come back through this shard's queue.
-  if (!m.nowait) ch.send(msg::BasicConsumeOk{tag});
-  reader->start(output_paused_ || !ch.flow_active());
+  // consume-ok waits until every partition's start is resolved, so "next"
+  // means exactly what is appended after the client saw consume-ok, and no
+  // delivery overtakes it (reads only start afterwards).
+  set_busy(c);
+  reader->open([weak, cid, sess, tag, nowait = m.nowait](status st) {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    if (Channel* c = self->live(cid, sess)) {
+      auto ch = c->ctx.lock();
+      auto it = c->consumers.find(tag);
+      if (it != c->consumers.end()) {
+        if (!st.ok()) {
+          it->second.reader->stop();
+          c->consumers.erase(it);
+          self->fail(*ch, st.error(), Id::BasicConsume);
+        } else {
+          it->second.attached = true;
+          if (!nowait) ch->send(msg::BasicConsumeOk{tag});
+          it->second.reader->start(self->output_paused_ || !ch->flow_active());
+        }
+      }
+    }
+    self->resume(cid);
+  });
 }
 
 void Session::stream_deliver(uint16_t cid, broker::queue::SessionId sess, const std::string& tag,

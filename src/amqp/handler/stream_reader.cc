@@ -51,6 +51,39 @@ StreamReader::StreamReader(broker::Broker& broker, std::string topic, int32_t pa
 
 StreamReader::~StreamReader() = default;
 
+void StreamReader::open(std::function<void(status)> ready) {
+  ready_ = std::move(ready);
+  unresolved_ = parts_.size();
+  if (unresolved_ == 0) {
+    auto r = std::move(ready_);
+    return r(make_error(Errc::kNotFound, fmt::format("topic {} has no partitions", topic_)));
+  }
+  std::weak_ptr<StreamReader> weak = weak_from_this();
+  for (Part& p : parts_) {
+    broker_.shards().post(p.shard, [shards = &broker_.shards(), b = &broker_, topic = topic_, id = p.id,
+                                    start = start_, weak, home = home_] {
+      result<int64_t> r = make_error(Errc::kNotFound, fmt::format("partition {}-{} does not exist", topic, id));
+      auto part = b->partition(topic, id);
+      if (part && !part->closed()) r = resolve(start, *part);
+      shards->post(home, [weak, id, r = std::move(r)]() mutable {
+        if (auto self = weak.lock()) self->on_resolved(id, std::move(r));
+      });
+    });
+  }
+}
+
+void StreamReader::on_resolved(int32_t id, result<int64_t> r) {
+  Part& p = parts_[size_t(id)];
+  if (r.ok()) {
+    p.next = *r;
+  } else if (open_error_.ok()) {
+    open_error_ = r.error();
+  }
+  if (--unresolved_ > 0 || !ready_) return;
+  auto ready = std::move(ready_);
+  ready(open_error_);
+}
+
 void StreamReader::start(bool paused) {
   started_ = true;
   paused_ = paused;
@@ -100,19 +133,21 @@ void StreamReader::poll(Part& p, uint32_t max) {
   p.asked = max;
   reserved_ += max;
   std::weak_ptr<StreamReader> weak = weak_from_this();
-  asio::io_context* home = &broker_.shards().io(home_);
   std::weak_ptr<void> alive = p.alive;
+  broker::Shards* shards = &broker_.shards();
   // Runs on the partition's shard; touches only the partition, the cursor
   // (one poll at a time) and copies of plain values. `weak` is never locked
-  // here: the reader is only ever used (and destroyed) at home.
-  broker_.shards().post(p.shard, [b = &broker_, topic = topic_, id = p.id, resolved = p.resolved, next = p.next,
-                                  start = start_, max, cursor = p.cursor, alive, weak, home]() mutable {
+  // here: the reader is only ever used (and destroyed) at home. The answer
+  // and a later wake-up go home through the same Shards outbox, so they
+  // arrive in that order.
+  shards->post(p.shard, [shards, b = &broker_, topic = topic_, id = p.id, next = p.next, max, cursor = p.cursor,
+                         alive, weak, home = home_]() mutable {
     Reply r;
+    r.next = next;
     auto part = b->partition(topic, id);
     if (!part || part->closed()) {
       r.st = make_error(Errc::kNotFound, fmt::format("partition {}-{} is gone", topic, id));
     } else {
-      r.next = resolved ? next : resolve(start, *part);
       auto got = cursor->read(part->log(), r.next, max, r.records);
       if (!got.ok()) {
         r.st = got.error();
@@ -122,14 +157,14 @@ void StreamReader::poll(Part& p, uint32_t max) {
         // next read starts at the new data anyway).
         cursor->clear();
         // Armed in the same step as the read, so no append can slip between.
-        part->add_data_waiter(alive, [home, weak, id] {
-          asio::post(*home, [weak, id] {
+        part->add_data_waiter(alive, [shards, weak, id, home] {
+          shards->post(home, [weak, id] {
             if (auto self = weak.lock()) self->on_data(id);
           });
         });
       }
     }
-    asio::post(*home, [weak, id, r = std::move(r)]() mutable {
+    shards->post(home, [weak, id, r = std::move(r)]() mutable {
       if (auto self = weak.lock()) self->on_reply(id, std::move(r));
     });
   });
@@ -142,7 +177,6 @@ void StreamReader::on_reply(int32_t id, Reply&& r) {
   p.asked = 0;
   if (stopped_) return;
   if (!r.st.ok()) return fail(r.st.error());
-  p.resolved = true;
   p.next = r.next;
   if (r.caught_up) p.readable = false;
   if (!r.records.empty()) {

@@ -5,8 +5,8 @@
 // requeued: a stream is not consumed, only read).
 //
 // Threads. The reader lives on its connection's shard ("home"); each
-// partition may only be touched on its own shard (Broker::shard_of). Reads
-// are polls: home posts {offset, how many} to the partition's shard, a
+// partition may only be touched on its own shard (Broker::shard_of). open()
+// first resolves the start offset of every partition there. Reads are polls: home posts {offset, how many} to the partition's shard, a
 // StreamCursor there reads and decodes records, and the answer is posted
 // back home, where `sink` hands them to the channel. At most one poll per
 // partition is in flight, so a partition's records reach home in offset
@@ -78,7 +78,13 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
                Sink sink, Gone gone);
   ~StreamReader();
 
-  // Starts reading (paused: only once set_paused(false)).
+  // Resolves the start position in every partition (on their shards) and
+  // then calls `ready` at home: ok, or kNotFound when a partition does not
+  // exist. Called once, before start(). Resolving first makes "next" exact:
+  // whatever is appended after `ready` ran is read.
+  void open(std::function<void(status)> ready);
+  // Starts reading (paused: only once set_paused(false)). REQUIRES: open()
+  // reported ok.
   void start(bool paused);
   // Output backpressure / channel.flow: no new polls while paused; records
   // already read are still handed over (at most the credit).
@@ -98,8 +104,7 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
   struct Part {
     int32_t id = 0;
     ShardId shard;
-    bool resolved = false;  // `next` holds a real offset (else `start` is still to be resolved)
-    int64_t next = 0;
+    int64_t next = 0;  // the next offset to read (resolved by open())
     bool in_flight = false;
     bool readable = true;  // may have data: false after a poll came back caught up, until woken
     uint32_t asked = 0;    // what the poll in flight may return
@@ -113,6 +118,7 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
     std::vector<broker::StreamRecord> records;
   };
 
+  void on_resolved(int32_t part, result<int64_t> r);
   void pump();
   void poll(Part& p, uint32_t max);
   void on_reply(int32_t part, Reply&& r);
@@ -127,6 +133,9 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
   Gone gone_;
   ShardId home_;
   std::vector<Part> parts_;
+  std::function<void(status)> ready_;  // open() in progress
+  size_t unresolved_ = 0;
+  status open_error_;
   std::unordered_set<uint64_t> unacked_;
   uint32_t reserved_ = 0;
   size_t rr_ = 0;  // round robin start among partitions

@@ -109,8 +109,17 @@ class StreamReaderTest : public ::testing::Test {
         cv_.notify_all();
       };
       readers_[idx] = std::make_shared<StreamReader>(*broker_, topic, partitions, start, prefetch, sink, gone);
-      readers_[idx]->start(false);
+      readers_[idx]->open([this, idx](status st) {
+        std::lock_guard lk(mu_);
+        opened_[idx] = st;
+        if (st.ok()) readers_[idx]->start(false);
+        cv_.notify_all();
+      });
     });
+    // Like consume-ok: reading starts once every partition's start is known.
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, 20s, [&] { return opened_.count(idx) > 0; });
+    EXPECT_TRUE(opened_.count(idx) && opened_[idx].ok());
     return idx;
   }
 
@@ -139,6 +148,7 @@ class StreamReaderTest : public ::testing::Test {
   std::condition_variable cv_;
   std::map<size_t, std::vector<Got>> got_;  // GUARDED_BY(mu_)
   std::vector<std::string> gone_;           // GUARDED_BY(mu_)
+  std::map<size_t, status> opened_;         // GUARDED_BY(mu_)
   uint64_t next_tag_ = 0;                   // home only
 };
 
@@ -213,6 +223,21 @@ TEST_F(StreamReaderTest, StoppedReaderGetsNothing) {
   append("stop", 1, {"b"});
   wait_for(other, 2);
   EXPECT_TRUE(after_quiet(r).empty());
+}
+
+TEST_F(StreamReaderTest, OpenReportsMissingPartitions) {
+  create_topic("short", 1);
+  std::promise<status> opened;
+  on_home([&] {
+    readers_.push_back(std::make_shared<StreamReader>(
+        *broker_, "short", 2, StreamStart{}, 10, [](int32_t, std::vector<broker::StreamRecord>&&) {},
+        [](const Error&) {}));
+    readers_.back()->open([&](status st) { opened.set_value(st); });
+  });
+  status st = opened.get_future().get();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::kNotFound);
+  EXPECT_NE(st.error().message.find("short-1"), std::string::npos) << st.error().message;
 }
 
 TEST_F(StreamReaderTest, DeletedTopicEndsTheReader) {
