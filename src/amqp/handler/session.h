@@ -22,7 +22,10 @@
 // written to the socket. Unacked deliveries are remembered per channel (tag
 // -> queue, queue's own tag) until ack / nack / reject / recover / close.
 // When the socket's output backs up, every consumer of the connection is
-// paused on its queue's shard and resumed in on_writable().
+// paused on its queue's shard and resumed in on_writable(). Consumers of
+// stream queues read a Kafka topic through a StreamReader instead
+// (stream.cc, stream_reader.h); their unacked deliveries are marked
+// kStreamSlot and only give credit back when settled.
 //
 // Channel-wide prefetch (basic.qos global=true) is one thread-safe
 // CreditPool shared by the channel's consumers, whichever shards their
