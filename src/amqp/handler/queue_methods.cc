@@ -40,7 +40,7 @@ void Session::queue_declare(Channel& c, ChannelContext& ch, msg::QueueDeclare& m
   routing::QueueDef def = std::move(r->queue);
   bool created = r->created;
   c.last_queue = def.name;
-  if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait);
+  if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait, m.passive);
 
   set_busy(c);
   auto sess = c.session;

@@ -174,8 +174,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- streams: x-queue-type stream (stream.cc) ----
   // queue.declare of a stream queue (already in the registry): makes sure
-  // its Kafka topic exists, then answers declare-ok.
-  void stream_declared(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, bool nowait);
+  // its Kafka topic exists (not when passive), then answers declare-ok.
+  void stream_declared(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, bool nowait,
+                       bool passive);
   // basic.consume on a stream queue (x-stream-offset: first, last, next, an
   // offset, a timestamp); manual acks give credit back (settle.cc).
   void stream_consume(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, msg::BasicConsume& m,

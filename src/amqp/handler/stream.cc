@@ -113,8 +113,9 @@ result<std::map<std::string, std::string>> topic_configs(const routing::Table& a
 
 }  // namespace
 
-void Session::stream_declared(Channel& c, ChannelContext& ch, const routing::QueueDef& def, bool nowait) {
-  if (broker_.topics().find(def.name)) {
+void Session::stream_declared(Channel& c, ChannelContext& ch, const routing::QueueDef& def, bool nowait,
+                              bool passive) {
+  if (passive || broker_.topics().find(def.name)) {
     if (!nowait) ch.send(msg::QueueDeclareOk{def.name, 0, 0});
     return;
   }

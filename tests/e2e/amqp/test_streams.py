@@ -326,10 +326,17 @@ class StreamTest(BrokerTest):
         ch.confirm_delivery()
         with self.assertRaises(pika.exceptions.NackError):
             ch.basic_publish("", "fleeting", b"lost")
+        # A passive declare finds the queue and creates nothing.
+        ch.queue_declare("fleeting", passive=True)
+        self.assertNotIn("fleeting", admin.list_topics(timeout=CLIENT_TIMEOUT_S).topics)
         ch.basic_qos(prefetch_count=1)
         with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as e:
             ch.basic_consume("fleeting", lambda *a: None)
         self.assertEqual(e.exception.reply_code, 404)
+        # Declaring it again brings the topic back.
+        ch = conn.channel()
+        self.declare_stream(ch, "fleeting")
+        self.assertIn("fleeting", admin.list_topics(timeout=CLIENT_TIMEOUT_S).topics)
 
     def test_consumer_rules(self):
         conn = self.connect()
