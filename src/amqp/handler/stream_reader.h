@@ -6,7 +6,8 @@
 //
 // Threads. The reader lives on its connection's shard ("home"); each
 // partition may only be touched on its own shard (Broker::shard_of). open()
-// first resolves the start offset of every partition there. Reads are polls: home posts {offset, how many} to the partition's shard, a
+// first resolves the start offset of every partition there. Reads are
+// polls: home posts {offset, how many} to the partition's shard, a
 // StreamCursor there reads and decodes records, and the answer is posted
 // back home, where `sink` hands them to the channel. At most one poll per
 // partition is in flight, so a partition's records reach home in offset

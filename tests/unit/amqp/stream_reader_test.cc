@@ -4,6 +4,7 @@
 #include "amqp/handler/stream_reader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>

@@ -35,8 +35,10 @@ std::vector<uint8_t> kafka_section(const std::vector<KafkaRecord>& recs) {
     body.push_back(0);
     storage::testing::put_varlong(body, int64_t(i) * 10);  // timestamp delta
     storage::testing::put_varlong(body, int64_t(i));       // offset delta
-    if (r.key.empty()) storage::testing::put_varlong(body, -1);
-    else put_bytes(body, r.key);
+    if (r.key.empty())
+      storage::testing::put_varlong(body, -1);
+    else
+      put_bytes(body, r.key);
     put_bytes(body, r.value);
     storage::testing::put_varlong(body, int64_t(r.headers.size()));
     for (const auto& [k, v] : r.headers) {
@@ -58,7 +60,8 @@ std::vector<uint8_t> kafka_batch(const std::vector<KafkaRecord>& recs, const Fra
 std::vector<KafkaRecord> numbered(int n, const std::string& prefix) {
   std::vector<KafkaRecord> out;
   for (int i = 0; i < n; ++i)
-    out.push_back({prefix + "-key-" + std::to_string(i), prefix + " value " + std::to_string(i), {{"seq", std::to_string(i)}}});
+    out.push_back(
+        {prefix + "-key-" + std::to_string(i), prefix + " value " + std::to_string(i), {{"seq", std::to_string(i)}}});
   return out;
 }
 
@@ -185,14 +188,16 @@ TEST_P(StreamCursorFramingTest, KafkaProducerBatches) {
   EXPECT_EQ(offsets(tail), (std::vector<int64_t>{7, 8}));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFramings, StreamCursorFramingTest,
-                         ::testing::ValuesIn(storage::testing::all_framings()),
+INSTANTIATE_TEST_SUITE_P(AllFramings, StreamCursorFramingTest, ::testing::ValuesIn(storage::testing::all_framings()),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(StreamCursorTest, ControlBatchesYieldNothing) {
   append(kafka_batch(numbered(2, "a"), storage::testing::all_framings()[0]));
   // A transaction marker: control bit set, one record.
-  auto control = kafka_batch({{"\x00\x00\x00\x01", "\x00\x00\x00\x00\x00\x00", {}}}, storage::testing::all_framings()[0]);
+  // (Its record's key is the marker's version and type, its value the
+  // coordinator epoch; the cursor must not look at them at all.)
+  KafkaRecord marker{std::string("\x00\x00\x00\x01", 4), std::string("\x00\x00\x00\x00\x00\x00", 6), {}};
+  auto control = kafka_batch({marker}, storage::testing::all_framings()[0]);
   uint8_t* p = control.data() + storage::batch_layout::kAttributes;
   store_be16(p, uint16_t(load_be16(p) | storage::kAttrControl));
   storage::update_batch_crc(control);
@@ -216,7 +221,8 @@ TEST_F(StreamCursorTest, UndecodableHeadersStillDeliverKeyAndBody) {
 }
 
 TEST_F(StreamCursorTest, SmallWindowsReadEveryRecordInOrder) {
-  for (int b = 0; b < 20; ++b) append(kafka_batch(numbered(3, "w" + std::to_string(b)), storage::testing::all_framings()[1]));
+  for (int b = 0; b < 20; ++b)
+    append(kafka_batch(numbered(3, "w" + std::to_string(b)), storage::testing::all_framings()[1]));
   StreamCursor c(/*window_bytes=*/64);  // smaller than one batch: one batch per window
   auto rs = read_all(c, 0, 4);
   ASSERT_EQ(rs.size(), 60u);
@@ -225,7 +231,8 @@ TEST_F(StreamCursorTest, SmallWindowsReadEveryRecordInOrder) {
 }
 
 TEST_F(StreamCursorTest, OffsetsBelowTheLogStartReadFromTheStart) {
-  for (int i = 0; i < 3; ++i) append(kafka_batch(numbered(2, "old" + std::to_string(i)), storage::testing::all_framings()[0]));
+  for (int i = 0; i < 3; ++i)
+    append(kafka_batch(numbered(2, "old" + std::to_string(i)), storage::testing::all_framings()[0]));
   ASSERT_TRUE(part_->log().roll_active(0).ok());
   append(kafka_batch(numbered(2, "new"), storage::testing::all_framings()[0]));
   auto gone = part_->log().delete_segments_before(Offset(6));
