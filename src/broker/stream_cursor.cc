@@ -10,6 +10,7 @@
 
 #include "base/endian.h"
 #include "base/logging.h"
+#include "broker/partition.h"
 #include "storage/compression.h"
 #include "storage/record_batch.h"
 
@@ -25,6 +26,22 @@ queue::Message message_of_record(const queue::RecordRef& r, const std::shared_pt
   plain.routing_key.assign(reinterpret_cast<const char*>(r.key.data()), r.key.size());
   plain.body = queue::Body(owner, r.value);
   return plain;
+}
+
+int64_t start_offset(const StreamStart& s, Partition& part) {
+  const storage::Log& log = part.log();
+  int64_t first = log.start_offset().value, end = log.end_offset().value;
+  switch (s.kind) {
+    case StreamStart::Kind::kFirst: return first;
+    case StreamStart::Kind::kLast: return end > first ? end - 1 : end;
+    case StreamStart::Kind::kNext: return end;
+    case StreamStart::Kind::kOffset: return std::clamp(s.value, first, end);
+    case StreamStart::Kind::kTimestamp: {
+      auto [offset, ts] = part.offset_for_time(s.value);
+      return offset < 0 ? end : std::max(offset, first);
+    }
+  }
+  return end;
 }
 
 void StreamCursor::clear() {

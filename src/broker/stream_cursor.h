@@ -47,6 +47,25 @@ struct StreamRecord {
   queue::Message message;
 };
 
+// Where a reader starts in a partition (AMQP: basic.consume's
+// x-stream-offset).
+struct StreamStart {
+  enum class Kind : uint8_t {
+    kFirst,      // the first record still stored
+    kLast,       // the last record (RabbitMQ: the last chunk)
+    kNext,       // only records appended from now on
+    kOffset,     // `value`: an offset; below the first stored one reads from the first, past the end is kNext
+    kTimestamp,  // `value`: ms since the epoch; the first record stamped at or after it (none: kNext)
+  };
+  Kind kind = Kind::kNext;
+  int64_t value = 0;
+};
+
+class Partition;
+// The first offset to read from `part` for `s`. REQUIRES: on the
+// partition's shard.
+int64_t start_offset(const StreamStart& s, Partition& part);
+
 class StreamCursor {
  public:
   static constexpr size_t kDefaultWindowBytes = size_t(128) << 10;

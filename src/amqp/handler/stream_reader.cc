@@ -8,28 +8,6 @@
 
 namespace wharf::amqp {
 
-namespace {
-
-// The first offset to read from a partition for `s`. REQUIRES: on the
-// partition's shard.
-int64_t resolve(const StreamStart& s, broker::Partition& part) {
-  const storage::Log& log = part.log();
-  int64_t first = log.start_offset().value, end = log.end_offset().value;
-  switch (s.kind) {
-    case StreamStart::Kind::kFirst: return first;
-    case StreamStart::Kind::kLast: return end > first ? end - 1 : end;
-    case StreamStart::Kind::kNext: return end;
-    case StreamStart::Kind::kOffset: return std::clamp(s.value, first, end);
-    case StreamStart::Kind::kTimestamp: {
-      auto [offset, ts] = part.offset_for_time(s.value);
-      return offset < 0 ? end : std::max(offset, first);
-    }
-  }
-  return end;
-}
-
-}  // namespace
-
 StreamReader::StreamReader(broker::Broker& broker, std::string topic, int32_t partitions, StreamStart start,
                            uint32_t prefetch, Sink sink, Gone gone)
     : broker_(broker),
@@ -64,7 +42,7 @@ void StreamReader::open(std::function<void(status)> ready) {
                                     start = start_, weak, home = home_] {
       result<int64_t> r = make_error(Errc::kNotFound, fmt::format("partition {}-{} does not exist", topic, id));
       auto part = b->partition(topic, id);
-      if (part && !part->closed()) r = resolve(start, *part);
+      if (part && !part->closed()) r = broker::start_offset(start, *part);
       shards->post(home, [weak, id, r = std::move(r)]() mutable {
         if (auto self = weak.lock()) self->on_resolved(id, std::move(r));
       });

@@ -49,19 +49,7 @@ class Broker;
 
 namespace wharf::amqp {
 
-// Where a stream consumer starts (basic.consume argument x-stream-offset),
-// in every partition of the topic.
-struct StreamStart {
-  enum class Kind : uint8_t {
-    kFirst,      // the first record still stored
-    kLast,       // the last record (RabbitMQ: the last chunk)
-    kNext,       // only records appended after the consumer started
-    kOffset,     // `value`: an offset; below the first stored one reads from the first
-    kTimestamp,  // `value`: ms since the epoch; the first record stamped at or after it
-  };
-  Kind kind = Kind::kNext;
-  int64_t value = 0;
-};
+using broker::StreamStart;
 
 class StreamReader : public std::enable_shared_from_this<StreamReader> {
  public:
