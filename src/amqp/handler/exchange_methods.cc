@@ -1,5 +1,7 @@
 // exchange.declare / delete / bind / unbind: registry calls, answered at
 // once (the registry is shared by all shards and safe to call from here).
+#include <algorithm>
+
 #include "amqp/handler/session.h"
 #include "amqp/handler/value_convert.h"
 
@@ -7,6 +9,24 @@ namespace wharf::amqp {
 
 namespace routing = broker::routing;
 using Id = msg::MethodId;
+
+namespace {
+
+// exchange.bind / unbind with argument x-destination = "kafka-topic" binds
+// the source exchange to the Kafka topic named by `destination` (Wharf's
+// extension; docs/amqp-streams.md). The argument is removed: it says what
+// the destination is, it is not part of the binding.
+bool takes_topic(FieldTable& args) {
+  auto& e = args.entries;
+  auto it = std::find_if(e.begin(), e.end(), [](const FieldEntry& f) { return f.name == "x-destination"; });
+  if (it == e.end()) return false;
+  const auto* s = it->value.get_if<std::string>();
+  if (!s || *s != "kafka-topic") return false;
+  e.erase(it);
+  return true;
+}
+
+}  // namespace
 
 void Session::exchange_declare(Channel&, ChannelContext& ch, msg::ExchangeDeclare& m) {
   routing::ExchangeDef def;
@@ -35,6 +55,18 @@ void Session::exchange_delete(Channel&, ChannelContext& ch, msg::ExchangeDelete&
 }
 
 void Session::exchange_bind(Channel&, ChannelContext& ch, msg::ExchangeBind& m) {
+  if (takes_topic(m.arguments)) {
+    if (!permitted(ch, routing::Perm::kWrite, "topic", m.destination, Id::ExchangeBind)) return;
+    if (!permitted(ch, routing::Perm::kRead, "exchange", m.source, Id::ExchangeBind)) return;
+    if (!broker_.topics().find(m.destination))
+      return ch.fail(ReplyCode::NOT_FOUND, "no Kafka topic '" + m.destination + "'", Id::ExchangeBind);
+    routing::BindingDef b{m.source, routing::DestKind::kTopic, m.destination, m.routing_key,
+                          to_routing(m.arguments)};
+    auto st = registry_.bind(vhost_, b, owner());
+    if (!st.ok()) return fail(ch, st.error(), Id::ExchangeBind);
+    if (!m.nowait) ch.send(msg::ExchangeBindOk{});
+    return;
+  }
   if (!permitted(ch, routing::Perm::kWrite, "exchange", m.destination, Id::ExchangeBind)) return;
   if (!permitted(ch, routing::Perm::kRead, "exchange", m.source, Id::ExchangeBind)) return;
   routing::BindingDef b{m.source, routing::DestKind::kExchange, m.destination, m.routing_key,
@@ -45,10 +77,12 @@ void Session::exchange_bind(Channel&, ChannelContext& ch, msg::ExchangeBind& m) 
 }
 
 void Session::exchange_unbind(Channel&, ChannelContext& ch, msg::ExchangeUnbind& m) {
-  if (!permitted(ch, routing::Perm::kWrite, "exchange", m.destination, Id::ExchangeUnbind)) return;
+  bool topic = takes_topic(m.arguments);
+  if (!permitted(ch, routing::Perm::kWrite, topic ? "topic" : "exchange", m.destination, Id::ExchangeUnbind))
+    return;
   if (!permitted(ch, routing::Perm::kRead, "exchange", m.source, Id::ExchangeUnbind)) return;
-  routing::BindingDef b{m.source, routing::DestKind::kExchange, m.destination, m.routing_key,
-                        to_routing(m.arguments)};
+  routing::BindingDef b{m.source, topic ? routing::DestKind::kTopic : routing::DestKind::kExchange, m.destination,
+                        m.routing_key, to_routing(m.arguments)};
   auto st = registry_.unbind(vhost_, b, owner());
   if (!st.ok()) return fail(ch, st.error(), Id::ExchangeUnbind);
   if (!m.nowait) ch.send(msg::ExchangeUnbindOk{});

@@ -40,7 +40,7 @@ void Session::queue_declare(Channel& c, ChannelContext& ch, msg::QueueDeclare& m
   routing::QueueDef def = std::move(r->queue);
   bool created = r->created;
   c.last_queue = def.name;
-  if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait);
+  if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait, m.passive);
 
   set_busy(c);
   auto sess = c.session;
@@ -104,7 +104,9 @@ void Session::queue_purge(Channel& c, ChannelContext& ch, msg::QueuePurge& m) {
   auto def = registry_.access_queue(vhost_, m.queue, owner());
   if (!def.ok()) return fail(ch, def.error(), Id::QueuePurge);
   if (def->queue_type() == "stream")
-    return ch.fail(ReplyCode::PRECONDITION_FAILED, "purge is not supported by stream queues", Id::QueuePurge);
+    return conn_.close(ReplyCode::NOT_IMPLEMENTED,
+                       "queue.purge not supported by stream queues " + routing::queue_phrase(vhost_, m.queue),
+                       Id::QueuePurge);
   set_busy(c);
   auto sess = c.session;
   uint16_t cid = c.id;

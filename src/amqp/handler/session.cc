@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "amqp/handler/stream_reader.h"
 #include "base/logging.h"
 
 namespace wharf::amqp {
@@ -249,7 +250,13 @@ void Session::release_channel(Channel& c) {
   // its consumers, and let auto-delete / x-expires see the consumers go.
   auto sess = c.session;
   std::vector<bool> had_consumer(c.queues.size(), false);
-  for (auto& [_, k] : c.consumers) had_consumer[k.queue] = true;
+  for (auto& [_, k] : c.consumers) {
+    if (k.stream) {  // reads a topic, not a queue slot: stop its reads
+      if (k.reader) k.reader->stop();
+      continue;
+    }
+    had_consumer[k.queue] = true;
+  }
   for (size_t i = 0; i < c.queues.size(); ++i) {
     const QueueSlot& q = c.queues[i];
     bool consumers = had_consumer[i];

@@ -22,7 +22,10 @@
 // written to the socket. Unacked deliveries are remembered per channel (tag
 // -> queue, queue's own tag) until ack / nack / reject / recover / close.
 // When the socket's output backs up, every consumer of the connection is
-// paused on its queue's shard and resumed in on_writable().
+// paused on its queue's shard and resumed in on_writable(). Consumers of
+// stream queues read a Kafka topic through a StreamReader instead
+// (stream.cc, stream_reader.h); their unacked deliveries are marked
+// kStreamSlot and only give credit back when settled.
 //
 // Channel-wide prefetch (basic.qos global=true) is one thread-safe
 // CreditPool shared by the channel's consumers, whichever shards their
@@ -44,6 +47,7 @@
 #include "broker/queue/queue.h"
 #include "broker/queue_host.h"
 #include "broker/routing/registry.h"
+#include "broker/stream_cursor.h"
 
 namespace wharf::amqp {
 
@@ -172,12 +176,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- streams: x-queue-type stream (stream.cc) ----
   // queue.declare of a stream queue (already in the registry): makes sure
-  // its Kafka topic exists, then answers declare-ok.
-  void stream_declared(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, bool nowait);
+  // its Kafka topic exists (not when passive), then answers declare-ok.
+  void stream_declared(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, bool nowait,
+                       bool passive);
   // basic.consume on a stream queue (x-stream-offset: first, last, next, an
   // offset, a timestamp); manual acks give credit back (settle.cc).
   void stream_consume(Channel& c, ChannelContext& ch, const broker::routing::QueueDef& def, msg::BasicConsume& m,
                       const std::string& tag);
+  // A stream consumer's records, read on their partitions' shards.
+  void stream_deliver(uint16_t channel, broker::queue::SessionId sess, const std::string& tag,
+                      std::vector<broker::StreamRecord>&& records);
+  // Its topic went away or could not be read: cancelled, as a deleted queue's.
+  void stream_gone(uint16_t channel, broker::queue::SessionId sess, const std::string& tag, const Error& e);
   void stream_pause(Channel& c, Consumer& k, bool paused);
   void stream_cancel(Channel& c, Consumer& k);
   // Stream deliveries acked, rejected or recovered (their reader tags).

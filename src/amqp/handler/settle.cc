@@ -32,7 +32,8 @@ bool Session::settle(Channel& c, ChannelContext& ch, bool ack, uint64_t tag, boo
     }
     for (auto it = c.unacked.begin(); it != end; ++it) {
       auto& v = per_queue[it->second.queue];
-      if (v.empty()) v.push_back(it->second.qtag);
+      // A stream reader counts credit per delivery: it needs every tag.
+      if (v.empty() || it->second.queue == kStreamSlot) v.push_back(it->second.qtag);
       else v[0] = std::max(v[0], it->second.qtag);
     }
     c.unacked.erase(c.unacked.begin(), end);
@@ -123,10 +124,10 @@ void Session::basic_get(Channel& c, ChannelContext& ch, msg::BasicGet& m) {
   if (!permitted(ch, routing::Perm::kRead, "queue", m.queue, Id::BasicGet)) return;
   auto def = registry_.access_queue(vhost_, m.queue, owner());
   if (!def.ok()) return fail(ch, def.error(), Id::BasicGet);
-  if (def->queue_type() == "stream")
-    return ch.fail(ReplyCode::PRECONDITION_FAILED,
-                   routing::queue_phrase(vhost_, m.queue) + " is a stream; basic.get is not supported",
-                   Id::BasicGet);
+  if (def->queue_type() == "stream")  // RabbitMQ's answer, a connection error
+    return conn_.close(ReplyCode::NOT_IMPLEMENTED,
+                       "basic.get not supported by stream queues " + routing::queue_phrase(vhost_, m.queue),
+                       Id::BasicGet);
   uint32_t qi = queue_slot(c, m.queue);
   struct Got {
     status st;
