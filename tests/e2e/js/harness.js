@@ -286,9 +286,17 @@ async function withAmqp(options, body) {
     failed = true
     throw err
   } finally {
-    if (external && names.length) await deleteNamed(env, names, log)
-    for (const c of connections.reverse()) {
-      await c.close().catch(() => {}) // already closed by the test or the server
+    const closeAll = async () => {
+      for (const c of connections.splice(0).reverse()) {
+        await c.close().catch(() => {}) // already closed by the test or the server
+      }
+    }
+    await closeAll()
+    // After the test's connections are closed: their exclusive queues are
+    // gone then, and no other connection may delete one before that.
+    if (external && names.length) {
+      await deleteNamed(env, names, log)
+      await closeAll()
     }
     let unclean = false
     if (broker) {
