@@ -486,6 +486,9 @@ void Connection::note_publish() {
   if (!blocked_ || paused_for_block_) return;
   paused_for_block_ = true;
   transport_->pause_reading();
+  // Once per blocked period and connection: operators see who is held.
+  WLOG_INFO("amqp", "{}: blocked ({}): stopped reading after a publish until the alarm clears", log_name(),
+            block_reason_);
 }
 
 // ---- timers ------------------------------------------------------------------
