@@ -41,8 +41,10 @@ std::optional<uint64_t> free_bytes(const std::string& dir) {
   return uint64_t(st.f_bavail) * uint64_t(st.f_frsize);
 }
 
-std::string mib(uint64_t bytes) {
-  return std::to_string(bytes / (1024 * 1024)) + " MiB";
+// "512 bytes", "37 MiB": exact below 1 MiB, where test limits live.
+std::string size_text(uint64_t bytes) {
+  constexpr uint64_t kMiB = 1024 * 1024;
+  return bytes < kMiB ? std::to_string(bytes) + " bytes" : std::to_string(bytes / kMiB) + " MiB";
 }
 
 }  // namespace
@@ -90,22 +92,21 @@ ResourceAlarms ResourceMonitor::check() {
     const uint64_t m = *s.memory_bytes;
     if (!alarms_.memory && m >= memory_watermark_) {
       next.memory = true;
-      WLOG_WARN("resources", "memory alarm set: {} resident, high watermark {} ({} bytes); blocking publishers",
-                mib(m), mib(memory_watermark_), memory_watermark_);
+      WLOG_WARN("resources", "memory alarm set: {} resident, high watermark {}; blocking publishers", size_text(m),
+                size_text(memory_watermark_));
     } else if (alarms_.memory && m < memory_watermark_ - memory_watermark_ / 20) {
       next.memory = false;
-      WLOG_INFO("resources", "memory alarm cleared: {} resident, high watermark {}", mib(m), mib(memory_watermark_));
+      WLOG_INFO("resources", "memory alarm cleared: {} resident, high watermark {}", size_text(m), size_text(memory_watermark_));
     }
   }
   if (const uint64_t limit = config_.disk_free_limit_bytes; limit && s.disk_free_bytes) {
     const uint64_t f = *s.disk_free_bytes;
     if (!alarms_.disk && f < limit) {
       next.disk = true;
-      WLOG_WARN("resources", "disk alarm set: {} free, limit {} ({} bytes); blocking publishers", mib(f), mib(limit),
-                limit);
+      WLOG_WARN("resources", "disk alarm set: {} free, limit {}; blocking publishers", size_text(f), size_text(limit));
     } else if (alarms_.disk && f >= limit + limit / 20) {
       next.disk = false;
-      WLOG_INFO("resources", "disk alarm cleared: {} free, limit {}", mib(f), mib(limit));
+      WLOG_INFO("resources", "disk alarm cleared: {} free, limit {}", size_text(f), size_text(limit));
     }
   }
   if (next != alarms_) {
@@ -116,11 +117,9 @@ ResourceAlarms ResourceMonitor::check() {
 }
 
 void ResourceMonitor::start() {
-  WLOG_INFO("resources", "memory high watermark {} ({} bytes{}), disk free limit {}", mib(memory_watermark_),
-            memory_watermark_, config_.memory_high_watermark_bytes ? "" : ", 40% of the memory available",
-            config_.disk_free_limit_bytes
-                ? mib(config_.disk_free_limit_bytes) + " (" + std::to_string(config_.disk_free_limit_bytes) + " bytes)"
-                : std::string("off"));
+  WLOG_INFO("resources", "memory high watermark {}{}, disk free limit {}", size_text(memory_watermark_),
+            config_.memory_high_watermark_bytes ? "" : " (40% of the memory available)",
+            config_.disk_free_limit_bytes ? size_text(config_.disk_free_limit_bytes) : std::string("off"));
   check();
   std::lock_guard lk(mu_);
   if (thread_.joinable()) return;
