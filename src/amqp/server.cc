@@ -32,8 +32,8 @@ class Server::Connections {
       live_at_last_prune_ = list_.size();
     }
     list_.push_back(c);
-    // A connection accepted during an alarm starts blocked (it hears
-    // connection.blocked right after open-ok).
+    // A connection accepted during an alarm starts blocking: its first
+    // publish is held (Connection::block).
     if (alarms_.any()) c->block(alarms_.reason());
   }
   // The resource alarms changed (posted by the monitor, in order).
@@ -45,7 +45,7 @@ class Server::Connections {
       if (!a.any()) {
         c->unblock();
       } else {
-        // A change of reason while blocked is not sent again (RabbitMQ
+        // Already blocking: a new reason is not announced again (RabbitMQ
         // sends connection.blocked once per blocked period).
         c->block(a.reason());
       }

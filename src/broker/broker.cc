@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -16,8 +15,6 @@
 #include "broker/routing/registry.h"
 
 namespace wharf::broker {
-
-namespace fs = std::filesystem;
 
 namespace {
 
