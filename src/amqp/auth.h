@@ -3,8 +3,9 @@
 // The connection decodes the SASL response of connection.start-ok (sasl.h)
 // into Credentials and asks an AmqpAuth whether they are good, then, at
 // connection.open, whether the authenticated principal may use the vhost. The
-// user and vhost registry (src/broker) will provide the real implementation;
-// DefaultAuth is the stand-in until then.
+// broker uses RegistryAuth (registry_auth.h: the users and vhosts of
+// broker::routing::Registry); DefaultAuth, a fixed guest/guest on "/", serves
+// tests that need no registry.
 //
 // Thread rules: one AmqpAuth is shared by every connection of the listener,
 // and its methods are called on the connection's shard thread, so several

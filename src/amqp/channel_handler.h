@@ -91,10 +91,13 @@ class ConnectionContext {
   // the code's name ("NOT_ALLOWED - ...") as RabbitMQ does.
   virtual void close(ReplyCode code, std::string_view text, msg::MethodId cause) = 0;
 
-  // Flow control (resource alarms): sends connection.blocked to clients that
-  // advertised the "connection.blocked" capability and stops reading from the
-  // socket once the client publishes (basic.publish), as RabbitMQ does;
-  // unblock() sends connection.unblocked and reads again. Idempotent.
+  // Flow control (resource alarms), as RabbitMQ: after block() the
+  // connection's next basic.publish is handled, then the socket is no longer
+  // read and clients that advertised the "connection.blocked" capability are
+  // sent connection.blocked (connections that do not publish are neither
+  // held nor told); unblock() reads again and sends connection.unblocked to
+  // those that were told. Idempotent; block() during the handshake takes
+  // effect once the connection is open.
   virtual void block(std::string_view reason) = 0;
   virtual void unblock() = 0;
   virtual bool blocked() const = 0;

@@ -283,7 +283,6 @@ void Connection::on_open(const msg::ConnectionOpen& m) {
   WLOG_DEBUG("amqp", "{}: open (channel_max {}, frame_max {}, heartbeat {} s)", log_name(), info_.channel_max,
              info_.frame_max, info_.heartbeat_s);
   handler_ = env_->handler_factory(*this);
-  if (blocked_ && info_.client_has("connection.blocked")) write_method(0, msg::ConnectionBlocked{block_reason_});
 }
 
 // ---- channels --------------------------------------------------------------
@@ -461,31 +460,39 @@ void Connection::on_output_drained() {
   if (state_ == State::kOpen && handler_) handler_->on_writable(*this);
 }
 
+// RabbitMQ's throttling: an alarm marks every connection as blocking, but a
+// connection is only held, and only told (connection.blocked), once it
+// publishes; connections that only consume go on undisturbed and never see
+// connection.blocked (so a client's blocked_connection_timeout does not
+// close them). connection.unblocked goes only to those that were told.
 void Connection::block(std::string_view reason) {
   if (blocked_) return;
   blocked_ = true;
   block_reason_ = std::string(reason);
-  if (state_ == State::kOpen && info_.client_has("connection.blocked")) {
-    write_method(0, msg::ConnectionBlocked{block_reason_});
-  }
 }
 
 void Connection::unblock() {
   if (!blocked_) return;
   blocked_ = false;
+  if (!paused_for_block_) return;
+  paused_for_block_ = false;
   if (state_ == State::kOpen && info_.client_has("connection.blocked")) write_method(0, msg::ConnectionUnblocked{});
-  if (paused_for_block_) {
-    paused_for_block_ = false;
-    // Heartbeats could not be read meanwhile; start counting afresh.
-    silent_ticks_ = 0;
-    transport_->resume_reading();
-  }
+  WLOG_INFO("amqp", "{}: unblocked: reading again", log_name());
+  // Heartbeats could not be read meanwhile; start counting afresh.
+  silent_ticks_ = 0;
+  transport_->resume_reading();
 }
 
 void Connection::note_publish() {
   if (!blocked_ || paused_for_block_) return;
   paused_for_block_ = true;
   transport_->pause_reading();
+  if (state_ == State::kOpen && info_.client_has("connection.blocked")) {
+    write_method(0, msg::ConnectionBlocked{block_reason_});
+  }
+  // Once per blocked period and connection: operators see who is held.
+  WLOG_INFO("amqp", "{}: blocked ({}): stopped reading after a publish until the alarm clears", log_name(),
+            block_reason_);
 }
 
 // ---- timers ------------------------------------------------------------------

@@ -139,7 +139,8 @@ class Connection final : public net::Session,
   void internal_error(const Error& e, std::string_view what);
   // The client's close-ok for a channel we closed, or its channel.close.
   void remove_channel(uint16_t id);
-  // A basic.publish arrived; while blocked this stops reading.
+  // A basic.publish arrived; while blocked this stops reading and tells the
+  // client (connection.blocked).
   void note_publish();
 
  private:
@@ -182,7 +183,7 @@ class Connection final : public net::Session,
 
   bool lost_sync_ = false;      // a frame error: input is no longer parsed
   bool blocked_ = false;        // block() in force
-  bool paused_for_block_ = false;  // we stopped reading because of it
+  bool paused_for_block_ = false;  // we stopped reading because of it (and sent connection.blocked)
   std::string block_reason_;
 
   // Timers: one transport timer serves the earliest of these.

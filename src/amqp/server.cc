@@ -8,6 +8,7 @@
 #include "amqp/connection.h"
 #include "amqp/net_transport.h"
 #include "amqp/not_implemented_handler.h"
+#include "amqp/registry_auth.h"
 
 namespace wharf::amqp {
 
@@ -31,6 +32,24 @@ class Server::Connections {
       live_at_last_prune_ = list_.size();
     }
     list_.push_back(c);
+    // A connection accepted during an alarm starts blocking: its first
+    // publish is held (Connection::block).
+    if (alarms_.any()) c->block(alarms_.reason());
+  }
+  // The resource alarms changed (posted by the monitor, in order).
+  void set_alarms(const broker::ResourceAlarms& a) {
+    alarms_ = a;
+    for (auto& w : list_) {
+      auto c = w.lock();
+      if (!c) continue;
+      if (!a.any()) {
+        c->unblock();
+      } else {
+        // Already blocking: a new reason is not announced again (RabbitMQ
+        // sends connection.blocked once per blocked period).
+        c->block(a.reason());
+      }
+    }
   }
   void close_all(std::string_view why) {
     for (auto& w : list_) {
@@ -42,6 +61,7 @@ class Server::Connections {
  private:
   std::vector<std::weak_ptr<Connection>> list_;
   size_t live_at_last_prune_ = 0;
+  broker::ResourceAlarms alarms_;  // the last state posted to this shard
 };
 
 status validate(const AmqpConfig& c) {
@@ -62,7 +82,7 @@ Server::Server(broker::Broker& broker, AmqpConfig config, std::shared_ptr<const 
     : broker_(broker) {
   auto env = std::make_shared<ConnectionEnv>();
   env->config = std::move(config);
-  env->auth = auth ? std::move(auth) : std::make_shared<DefaultAuth>();
+  env->auth = auth ? std::move(auth) : std::make_shared<RegistryAuth>(broker_.routing());
   env->handler_factory = handlers ? std::move(handlers) : not_implemented_handler_factory();
   env->cluster_name = cluster_name();
   env_ = std::move(env);
@@ -84,16 +104,35 @@ status Server::start() {
         connections_[shard]->add(conn);
         return std::make_unique<net::SharedSession>(std::move(conn));
       });
+  // Subscribed before accepting: each shard learns the alarms in force
+  // before its first connection arrives.
+  alarm_subscription_ = broker::subscribe_on_shards(
+      broker_.resources(), shards,
+      [this](ShardId s, const broker::ResourceAlarms& a) { connections_[s.value]->set_alarms(a); });
   auto st = listener_->start(*ep);
   port_ = listener_->port();
   accepting_ = st.ok();
+  if (!st.ok()) stop_alarms();
   return st;
+}
+
+void Server::stop_alarms() {
+  if (!alarm_subscription_) return;
+  broker_.resources().unsubscribe(*alarm_subscription_);
+  alarm_subscription_.reset();
+  // Alarm news already posted to a shard refers to `this`: wait until every
+  // shard has run past it.
+  auto& shards = broker_.shards();
+  std::vector<std::promise<void>> passed(shards.count());
+  for (unsigned i = 0; i < shards.count(); ++i) shards.post(ShardId(i), [&passed, i] { passed[i].set_value(); });
+  for (auto& p : passed) p.get_future().wait();
 }
 
 void Server::stop() {
   // Never started, start failed, or already stopped: the shards may be gone.
   if (!accepting_) return;
   accepting_ = false;
+  stop_alarms();
   auto& shards = broker_.shards();
   // The ShardedListener stays until destruction: sockets accepted just
   // before this may still be reaching their shard and need its factory.

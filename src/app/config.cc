@@ -96,6 +96,16 @@ const std::vector<ConfigKey>& config_keys() {
                     "Smallest session.timeout.ms a consumer may ask for"),
       WHARF_INT_KEY("groups.max_session_timeout_ms", broker.group_max_session_timeout_ms,
                     "Largest session.timeout.ms a consumer may ask for"),
+      // Resource alarms (broker/resource_monitor.h): while one is raised,
+      // AMQP publishers get connection.blocked and are no longer read after
+      // their next publish; an alarm clears 5% past its watermark.
+      WHARF_INT_KEY("resources.memory_high_watermark_bytes", broker.resources.memory_high_watermark_bytes,
+                    "Memory alarm when the broker's resident memory reaches this; 0 = 40% of the machine's "
+                    "(or cgroup's) memory"),
+      WHARF_INT_KEY("resources.disk_free_limit_bytes", broker.resources.disk_free_limit_bytes,
+                    "Disk alarm when the data dir's file system has less free space than this; 0 = off"),
+      WHARF_INT_KEY("resources.check_interval_ms", broker.resources.check_interval_ms,
+                    "How often memory use and free disk space are measured"),
   };
   return keys;
 }

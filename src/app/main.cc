@@ -16,6 +16,7 @@
 
 #include "amqp/handler/session.h"
 #include "amqp/server.h"
+#include "app/admin_cli.h"
 #include "app/config.h"
 #include "base/logging.h"
 #include "base/version.h"
@@ -121,7 +122,10 @@ int main(int argc, char** argv) {
     std::cout << "wharf " << wharf::kWharfVersion << "\n";
   });
 
+  AdminCli admin(app);  // user, vhost, permissions
+
   CLI11_PARSE(app, argc, argv);
+  if (admin.chosen()) return admin.run();
   if (!serve_cmd->parsed()) return 0;
   try {
     if (!config_file.empty()) load_toml(config_file, cfg);

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -16,8 +15,6 @@
 #include "broker/routing/registry.h"
 
 namespace wharf::broker {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -86,19 +83,19 @@ Broker::Broker(BrokerConfig config, Shards& shards)
       shards_(shards),
       topics_(config_.data_dir + "/meta", config_.log, config_.max_message_bytes) {}
 
-Broker::~Broker() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
+Broker::~Broker() = default;
 
 result<std::unique_ptr<Broker>> Broker::open(BrokerConfig config, Shards& shards) {
   std::unique_ptr<Broker> b(new Broker(std::move(config), shards));
-  std::error_code ec;
-  fs::create_directories(b->config_.data_dir, ec);
-  if (ec) return make_error(Errc::kIo, "cannot create data dir " + b->config_.data_dir + ": " + ec.message());
-  std::string lock = b->config_.data_dir + "/.lock";
-  b->lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (b->lock_fd_ < 0 || ::flock(b->lock_fd_, LOCK_EX | LOCK_NB) != 0)
-    return make_error(Errc::kIo, "data dir " + b->config_.data_dir + " is in use by another process");
+  auto lock = DataDirLock::acquire(b->config_.data_dir);
+  if (!lock.ok()) return lock.error();
+  b->lock_ = std::move(*lock);
+  b->resources_ = std::make_unique<ResourceMonitor>(b->config_.resources,
+                                                    ResourceMonitor::system_probe(b->config_.data_dir),
+                                                    ResourceMonitor::memory_available());
+  // Measured before any listener opens, so the first client already sees
+  // an alarm that is in force.
+  b->resources_->start();
   auto st = b->topics_.load();
   if (!st.ok()) return st.error();
   routing::RegistryOptions ro;
@@ -330,6 +327,7 @@ void Broker::arm_snapshots(ShardId s) {
 }
 
 void Broker::shutdown() {
+  if (resources_) resources_->stop();
   if (queues_) queues_->shutdown();
   if (routing_) {
     auto st = routing_->flush();

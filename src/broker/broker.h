@@ -22,8 +22,10 @@
 
 #include "base/result.h"
 #include "broker/config.h"
+#include "broker/data_dir_lock.h"
 #include "broker/flusher.h"
 #include "broker/partition.h"
+#include "broker/resource_monitor.h"
 #include "broker/shards.h"
 #include "broker/topic_table.h"
 
@@ -52,6 +54,9 @@ class Broker {
   routing::Registry& routing() { return *routing_; }
   // The live queues behind the registry's queue definitions.
   QueueHost& queues() { return *queues_; }
+  // Memory and disk alarms (flow control); sampling runs from open() until
+  // shutdown(). Front ends subscribe to block their publishers.
+  ResourceMonitor& resources() { return *resources_; }
 
   ShardId shard_of(std::string_view topic, int32_t partition) const;
   ShardId group_shard(std::string_view group_id) const;
@@ -89,11 +94,14 @@ class Broker {
 
   BrokerConfig config_;
   Shards& shards_;
+  // Declared before everything that writes into the data dir, so it is
+  // released last.
+  DataDirLock lock_;
   TopicTable topics_;
   std::unique_ptr<routing::Registry> routing_;
   std::unique_ptr<QueueHost> queues_;
+  std::unique_ptr<ResourceMonitor> resources_;
   std::vector<std::unique_ptr<ShardState>> state_;  // index = shard; each touched only by its shard
-  int lock_fd_ = -1;
 
   std::mutex pid_mu_;
   int64_t next_pid_ = 0, pid_block_end_ = 0;  // GUARDED_BY(pid_mu_)

@@ -10,6 +10,18 @@
 
 namespace wharf::broker {
 
+// Resource alarms (flow control, resource_monitor.h); keys `resources.*`.
+struct ResourceConfig {
+  // Memory alarm at this resident set size; 0 = 40% of the memory available
+  // to the process (RabbitMQ's vm_memory_high_watermark 0.4).
+  uint64_t memory_high_watermark_bytes = 0;
+  // Disk alarm when the data dir's file system has less free space than
+  // this; 0 = never (RabbitMQ's disk_free_limit, 50 MB).
+  uint64_t disk_free_limit_bytes = 50'000'000;
+  // How often both are measured.
+  uint32_t check_interval_ms = 200;
+};
+
 struct BrokerConfig {
   std::string data_dir = "./wharf-data";
   int32_t node_id = 0;
@@ -31,6 +43,8 @@ struct BrokerConfig {
   int32_t group_initial_rebalance_delay_ms = 3000;
   int32_t group_min_session_timeout_ms = 6000;
   int32_t group_max_session_timeout_ms = 1800000;
+
+  ResourceConfig resources;
 };
 
 }  // namespace wharf::broker

@@ -276,19 +276,23 @@ TEST(Channel, HandleHeldAcrossCloseSendsNothing) {
 
 // ---- flow control (connection.blocked) and output backpressure -------------------
 
-TEST(FlowControl, BlockedClientStopsBeingReadAfterItsNextPublish) {
+TEST(FlowControl, BlockedClientStopsBeingReadAndIsToldAfterItsNextPublish) {
   Harness h;
   h.handshake();
   h.open_channel(1);
   h.conn->block("low on memory");
-  EXPECT_EQ(h.expect<msg::ConnectionBlocked>(0).reason, "low on memory");
+  EXPECT_TRUE(h.conn->blocked());
+  EXPECT_TRUE(h.nothing_sent());  // as RabbitMQ: nothing until it publishes
   h.send(1, msg::BasicQos{0, 1, false});  // not a publish: still read
   EXPECT_FALSE(h.wire->paused);
   h.feed(test::cat({Harness::method_frame(1, test::make_publish()), Harness::header_frame(1, 0),
                     Harness::method_frame(1, msg::ConfirmSelect{})}));
   EXPECT_TRUE(h.wire->paused);
-  EXPECT_EQ(h.recorder->events.back(), "command 1 basic.publish");
+  EXPECT_EQ(h.expect<msg::ConnectionBlocked>(0).reason, "low on memory");
+  EXPECT_EQ(h.recorder->events.back(), "command 1 basic.publish");  // the publish itself is handled
   EXPECT_GT(h.unconsumed(), 0u);  // confirm.select waits
+  h.conn->block("low on disk");   // already blocked: nothing new
+  EXPECT_TRUE(h.nothing_sent());
   h.conn->unblock();
   h.expect<msg::ConnectionUnblocked>(0);
   EXPECT_FALSE(h.wire->paused);
@@ -296,7 +300,31 @@ TEST(FlowControl, BlockedClientStopsBeingReadAfterItsNextPublish) {
   EXPECT_EQ(h.recorder->events.back(), "command 1 confirm.select");
 }
 
-TEST(FlowControl, BlockedWithoutCapabilitySendsNothing) {
+TEST(FlowControl, ClientThatNeverPublishesIsNeitherHeldNorTold) {
+  Harness h;
+  h.handshake();
+  h.open_channel(1);
+  h.conn->block("low on memory");
+  h.send(1, msg::BasicQos{0, 1, false});
+  EXPECT_FALSE(h.wire->paused);
+  h.conn->unblock();
+  EXPECT_FALSE(h.conn->blocked());
+  EXPECT_EQ(h.recorder->events.back(), "command 1 basic.qos");
+  h.frames();  // qos went to the recording handler, which answers nothing
+  EXPECT_TRUE(h.nothing_sent());  // no blocked, no unblocked
+}
+
+TEST(FlowControl, BlockedDuringTheHandshakeHoldsTheFirstPublish) {
+  Harness h;
+  h.conn->block("low on disk");  // a connection accepted during an alarm
+  h.handshake();
+  h.open_channel(1);
+  h.publish(1, "x");
+  EXPECT_TRUE(h.wire->paused);
+  EXPECT_EQ(h.expect<msg::ConnectionBlocked>(0).reason, "low on disk");
+}
+
+TEST(FlowControl, BlockedWithoutCapabilityIsHeldButSentNothing) {
   Harness h;
   h.feed(Harness::header());
   h.expect<msg::ConnectionStart>(0);
@@ -307,9 +335,15 @@ TEST(FlowControl, BlockedWithoutCapabilitySendsNothing) {
   h.send(0, msg::ConnectionTuneOk{0, 0, 0});
   h.send(0, msg::ConnectionOpen{});
   h.expect<msg::ConnectionOpenOk>(0);
+  h.open_channel(1);
   h.conn->block("disk");
+  h.publish(1, "x");
+  EXPECT_TRUE(h.wire->paused);
   EXPECT_TRUE(h.nothing_sent());
   EXPECT_TRUE(h.conn->blocked());
+  h.conn->unblock();
+  EXPECT_FALSE(h.wire->paused);
+  EXPECT_TRUE(h.nothing_sent());
 }
 
 TEST(FlowControl, CongestionIsReportedAndDrainWakesTheHandler) {
