@@ -39,6 +39,12 @@ void Session::queue_declare(Channel& c, ChannelContext& ch, msg::QueueDeclare& m
   if (!r.ok()) return fail(ch, r.error(), Id::QueueDeclare);
   routing::QueueDef def = std::move(r->queue);
   bool created = r->created;
+  if (m.queue.empty() && !m.passive && !permitted(ch, routing::Perm::kConfigure, "queue", def.name, Id::QueueDeclare)) {
+    // A server-named queue is checked under its generated name, as
+    // RabbitMQ does; refused, it must not stay behind.
+    registry_.remove_queue(vhost_, def.name);
+    return;
+  }
   c.last_queue = def.name;
   if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait, m.passive);
 
