@@ -102,6 +102,12 @@ class ConnectionContext {
   virtual void unblock() = 0;
   virtual bool blocked() const = 0;
 
+  // Internal backpressure (RabbitMQ's credit flow): while throttled, no more
+  // input is read from this client, without telling it (unlike block()).
+  // A handler whose work for other shards piles up throttles its
+  // connection until that work caught up. Idempotent.
+  virtual void throttle(bool on) = 0;
+
   // Output backpressure: true while more than kOutputHighWater bytes wait to
   // be written to this client. Producers of unsolicited output (deliveries)
   // stop then and continue in ChannelHandler::on_writable. Replies to the

@@ -80,7 +80,7 @@ result<size_t> Connection::on_data(const net::Block&, std::span<uint8_t> data, s
   size_t used = 0;
   if (state_ == State::kAwaitHeader) used = on_header(data);
   while (used < data.size() && state_ != State::kAwaitHeader && state_ != State::kClosed && !lost_sync_ &&
-         !paused_for_block_) {
+         !paused_for_block_ && !throttled_) {
     const FrameParse p = parser_.parse(data.subspan(used));
     if (p.status == FrameParse::kNeedMore) {
       *want = p.size;
@@ -480,7 +480,14 @@ void Connection::unblock() {
   WLOG_INFO("amqp", "{}: unblocked: reading again", log_name());
   // Heartbeats could not be read meanwhile; start counting afresh.
   silent_ticks_ = 0;
-  transport_->resume_reading();
+  if (!throttled_) transport_->resume_reading();  // else throttle(false) reads again
+}
+
+void Connection::throttle(bool on) {
+  if (on == throttled_) return;
+  throttled_ = on;
+  if (on) return transport_->pause_reading();
+  if (!paused_for_block_) transport_->resume_reading();
 }
 
 void Connection::note_publish() {
@@ -525,7 +532,7 @@ void Connection::on_timer() {
       write(std::move(hb));
     }
     sent_at_last_tick_ = frames_sent_;
-    const bool cannot_hear = paused_for_block_ || transport_->reading_paused();
+    const bool cannot_hear = paused_for_block_ || throttled_ || transport_->reading_paused();
     if (bytes_received_ != received_at_last_tick_ || cannot_hear) {
       silent_ticks_ = 0;
     } else if (++silent_ticks_ >= 4) {  // ticks are H/2 apart: 2 H of silence

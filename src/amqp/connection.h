@@ -114,6 +114,7 @@ class Connection final : public net::Session,
   void block(std::string_view reason) override;
   void unblock() override;
   bool blocked() const override { return blocked_; }
+  void throttle(bool on) override;
   bool output_congested() const override;
   ChannelContext* channel(uint16_t id) override;
   std::weak_ptr<ConnectionContext> weak() override { return weak_from_this(); }
@@ -183,6 +184,7 @@ class Connection final : public net::Session,
 
   bool lost_sync_ = false;      // a frame error: input is no longer parsed
   bool blocked_ = false;        // block() in force
+  bool throttled_ = false;  // throttle(true): input not read until throttle(false)
   bool paused_for_block_ = false;  // we stopped reading because of it (and sent connection.blocked)
   std::string block_reason_;
 

@@ -74,6 +74,10 @@ void Session::basic_consume(Channel& c, ChannelContext& ch, msg::BasicConsume& m
     o.pool = c.pool;
   }
   o.paused = true;
+  // Credit flow towards this connection: the queue hands out at most
+  // kDeliveryCredit deliveries ahead of what was written here; deliver()
+  // grants more as it writes them.
+  o.credit = kDeliveryCredit;
   std::weak_ptr<Session> weak = weak_from_this();
   broker::Shards* shards = &shards_;
   ShardId home = home_;
@@ -157,6 +161,14 @@ void Session::deliver(uint16_t cid, queue::SessionId sess, const std::string& ta
     return;
   }
   Consumer& k = it->second;
+  if (++k.since_grant >= kDeliveryCredit / 2 && k.attached) {
+    const QueueSlot& q = c->queues[k.queue];
+    shards_.run_at(q.shard, [host = &host_, vhost = vhost_, name = q.name, id = k.id, n = k.since_grant] {
+      auto live = host->get(vhost, name);
+      if (live.ok()) (void)(*live)->add_credit(id, n);
+    });
+    k.since_grant = 0;
+  }
   uint64_t t = c->next_tag++;
   if (!k.no_ack) c->unacked.emplace(t, Unacked{k.queue, d.tag});
   auto ch = c->ctx.lock();

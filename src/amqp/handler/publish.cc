@@ -135,9 +135,25 @@ void Session::store(Channel&, const std::shared_ptr<const queue::Message>& m, co
       store_one(broker_, vhost_, name, m, part_done, home_, true);
       continue;
     }
-    shards_.post(s, [b = &broker_, vhost = vhost_, name, m, part_done, home = home_] {
+    inflight_->stores.fetch_add(1, std::memory_order_relaxed);
+    shards_.post(s, [b = &broker_, vhost = vhost_, name, m, part_done, home = home_, inflight = inflight_,
+                     weak = weak_from_this()] {
       store_one(*b, vhost, name, m, part_done, home, false);
+      if (inflight->stores.fetch_sub(1, std::memory_order_acq_rel) - 1 <= Inflight::kLow &&
+          inflight->throttled.exchange(false)) {
+        b->shards().post(home, [weak] {
+          if (auto self = weak.lock(); self && !self->closed_) self->conn_.throttle(false);
+        });
+      }
     });
+  }
+  // Credit flow: a publisher faster than its queues' shards would pile up
+  // posted stores without bound; stop reading it until they caught up.
+  if (inflight_->stores.load(std::memory_order_relaxed) > Inflight::kHigh && !inflight_->throttled.load()) {
+    conn_.throttle(true);
+    inflight_->throttled.store(true);
+    // They may all have finished meanwhile (then nobody else would resume).
+    if (inflight_->stores.load() <= Inflight::kLow && inflight_->throttled.exchange(false)) conn_.throttle(false);
   }
   for (const auto& topic : topics) {
     std::function<void(status)> confirmed;

@@ -32,6 +32,7 @@
 // queues live on.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -80,11 +81,14 @@ class Session : public std::enable_shared_from_this<Session> {
     uint32_t queue = 0;  // index into Channel::queues
     bool no_ack = false;
     bool attached = false;  // the queue accepted it (id is valid)
+    uint32_t since_grant = 0;  // deliveries written since credit was last granted back
     broker::queue::ConsumerId id;
     // A stream (x-queue-type: stream) consumer reads a Kafka topic instead.
     bool stream = false;
     std::shared_ptr<StreamReader> reader;
   };
+  // Deliveries a queue may send ahead of what this connection has written.
+  static constexpr uint32_t kDeliveryCredit = 4096;
   // Unacked::queue of a stream delivery; qtag is then the reader's own tag.
   static constexpr uint32_t kStreamSlot = UINT32_MAX;
   struct Unacked {
@@ -234,6 +238,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool output_paused_ = false;  // consumers paused for output backpressure
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
+  // Stores posted to other shards and not yet done (publish.cc, credit
+  // flow). Shared with those shards, hence atomic.
+  struct Inflight {
+    static constexpr int64_t kHigh = 20000, kLow = 5000;
+    std::atomic<int64_t> stores{0};
+    std::atomic<bool> throttled{false};
+  };
+  std::shared_ptr<Inflight> inflight_ = std::make_shared<Inflight>();
   broker::routing::RouteResult route_;
   std::vector<std::string> pub_queues_, pub_topics_;  // publish() scratch, capacity kept
   // Permission cache: (perm, kind, name) -> allowed, valid for one auth generation.
