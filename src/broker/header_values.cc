@@ -14,6 +14,8 @@ routing::Value routing_value_of(const queue::Value& v) {
           return routing::Bytes{x.data};
         } else if constexpr (std::is_same_v<T, queue::Timestamp>) {
           return routing::Timestamp{uint64_t(x.seconds)};
+        } else if constexpr (std::is_same_v<T, queue::Decimal>) {
+          return routing::Decimal{x.scale, x.value};
         } else if constexpr (std::is_same_v<T, queue::List>) {
           routing::Array a;
           a.values.reserve(x.items.size());

@@ -52,14 +52,7 @@ queue::Value to_queue(const FieldValue& v) {
         } else if constexpr (std::is_floating_point_v<T>) {
           return double(x);
         } else if constexpr (std::is_same_v<T, Decimal>) {
-          // value / 10^scale as text, exact.
-          bool neg = x.value < 0;
-          std::string digits = std::to_string(neg ? -int64_t(x.value) : int64_t(x.value));
-          if (x.scale > 0) {
-            if (digits.size() <= x.scale) digits.insert(0, x.scale - digits.size() + 1, '0');
-            digits.insert(digits.size() - x.scale, ".");
-          }
-          return (neg ? "-" : "") + digits;
+          return queue::Decimal{x.scale, x.value};
         } else if constexpr (std::is_same_v<T, ByteArray>) {
           return queue::Bytes{std::string(x.bytes.begin(), x.bytes.end())};
         } else if constexpr (std::is_same_v<T, FieldArray>) {
@@ -95,6 +88,8 @@ FieldValue from_queue(const queue::Value& v) {
           return ByteArray{std::vector<uint8_t>(x.data.begin(), x.data.end())};
         } else if constexpr (std::is_same_v<T, queue::Timestamp>) {
           return Timestamp{uint64_t(x.seconds)};
+        } else if constexpr (std::is_same_v<T, queue::Decimal>) {
+          return Decimal{x.scale, x.value};
         } else if constexpr (std::is_same_v<T, queue::List>) {
           FieldArray a;
           a.values.reserve(x.items.size());

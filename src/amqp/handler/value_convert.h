@@ -6,9 +6,9 @@
 //                                         same order, so types are kept
 //   amqp::FieldTable <-> queue::Table     headers of a stored message: integer
 //                                         widths widen to 64 bits (long) and
-//                                         floats to double, decimals become
-//                                         text (queue/value.h); bytes, lists,
-//                                         tables and timestamps are kept
+//                                         floats to double (queue/value.h);
+//                                         decimals, bytes, lists, tables and
+//                                         timestamps are kept
 #pragma once
 
 #include "amqp/protocol/field_table.h"

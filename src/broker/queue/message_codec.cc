@@ -111,6 +111,7 @@ struct ValueWriter {
   void operator()(int64_t i) { out.push_back(tag::kInt); put_u64(out, uint64_t(i)); }
   void operator()(double d) { out.push_back(tag::kDouble); put_u64(out, std::bit_cast<uint64_t>(d)); }
   void operator()(const Timestamp& t) { out.push_back(tag::kTimestamp); put_u64(out, uint64_t(t.seconds)); }
+  void operator()(const Decimal& d) { out.push_back(tag::kDecimal); out.push_back(char(d.scale)); put_u32(out, uint32_t(d.value)); }
   void operator()(const std::string& s) { out.push_back(tag::kString); put_u32(out, uint32_t(s.size())); out += s; }
   void operator()(const Bytes& b) { out.push_back(tag::kBytes); put_u32(out, uint32_t(b.data.size())); out += b.data; }
   void operator()(const List& l) {
@@ -139,6 +140,11 @@ bool read_value(In& in, int depth, Value& out) {
     case tag::kInt: out = Value(int64_t(in.u64())); return in.ok;
     case tag::kDouble: out = Value(std::bit_cast<double>(in.u64())); return in.ok;
     case tag::kTimestamp: out = Value(Timestamp{int64_t(in.u64())}); return in.ok;
+    case tag::kDecimal: {
+      uint8_t scale = in.u8();
+      out = Value(Decimal{scale, int32_t(in.u32())});
+      return in.ok;
+    }
     case tag::kString:
     case tag::kBytes: {
       uint32_t n = in.u32();
@@ -187,6 +193,7 @@ char type_letter(const Value& v) {
     char operator()(int64_t) { return tag::kInt; }
     char operator()(double) { return tag::kDouble; }
     char operator()(const Timestamp&) { return tag::kTimestamp; }
+    char operator()(const Decimal&) { return tag::kDecimal; }
     char operator()(const std::string&) { return tag::kString; }
     char operator()(const Bytes&) { return tag::kBytes; }
     char operator()(const List&) { return tag::kList; }
@@ -211,6 +218,7 @@ bool header_text(const Value& v, std::string& out) {
   if (auto d = v.get_if<double>()) { out = decimal(*d); return true; }
   if (auto b = v.get_if<bool>()) { out = *b ? "true" : "false"; return true; }
   if (auto t = v.get_if<Timestamp>()) { out = decimal(t->seconds); return true; }
+  if (auto d = v.get_if<Decimal>()) { out = decimal_text(*d); return true; }
   if (v.is<Null>()) return false;
   encode_value(v, out);
   return true;
@@ -233,6 +241,7 @@ bool parse_header_value(char type, std::span<const uint8_t> raw, bool is_null, V
     case tag::kInt: { int64_t i; if (!parse_decimal(s, i)) return false; out = Value(i); return true; }
     case tag::kDouble: { double d; if (!parse_decimal(s, d)) return false; out = Value(d); return true; }
     case tag::kTimestamp: { int64_t i; if (!parse_decimal(s, i)) return false; out = Value(Timestamp{i}); return true; }
+    case tag::kDecimal: { auto d = parse_decimal_text(s); if (!d) return false; out = Value(*d); return true; }
     case tag::kBool:
       if (s == "true") { out = Value(true); return true; }
       if (s == "false") { out = Value(false); return true; }

@@ -24,13 +24,19 @@
 // Application header values are text where text exists, so Kafka consumers
 // can read them: text as is ('S'), bytes as is ('x'), integers in decimal
 // ('l'), doubles in shortest round-trip form ('d'), "true"/"false" ('t'),
-// null as a null header value ('V'), timestamps as decimal seconds ('T').
-// Lists ('A') and tables ('F') use the binary value encoding:
+// null as a null header value ('V'), timestamps as decimal seconds ('T'),
+// decimals as exact decimal text with `scale` fraction digits ('D', "123.45";
+// see decimal_text in value.h). Lists ('A') and tables ('F') use the binary
+// value encoding:
 //
 //   value := tag:u8 payload      (integers big-endian)
 //     'V' -         't' u8 (0|1)     'l' i64       'd' f64 (IEEE bits as u64)
 //     'T' i64 seconds               'S','x' u32 len, bytes
 //     'A' u32 count, value*         'F' u32 count, (u32 name_len, name, value)*
+//     'D' u8 scale, i32 digits      (as AMQP's 'D')
+//
+// 'D' was added after the first release of this format; records without it
+// decode as before, but a version older than 'D' rejects a record that uses it.
 //
 // Without wharf.types every application header decodes as text (what a
 // Kafka producer's headers become). Unknown wharf.* headers are ignored.
@@ -81,6 +87,7 @@ inline constexpr char kString = 'S';
 inline constexpr char kBytes = 'x';
 inline constexpr char kList = 'A';
 inline constexpr char kTable = 'F';
+inline constexpr char kDecimal = 'D';
 inline constexpr int kMaxDepth = 32;  // nesting accepted when decoding
 }  // namespace value_tag
 

@@ -8,21 +8,23 @@
 //   bool                t                                      "true" / "false", boolean property
 //   int64_t             b B s u I i l in, l out                "123", byte/short/int/long property
 //   double              f d in, d out                          "1.5", float/double property
+//   Decimal             D                                      "123.45" (exact)
 //   std::string         S                                      header text
 //   Bytes               x                                      (not representable; base64 is the front end's call)
 //   Timestamp           T (seconds)                            long property
 //   List                A                                      -
 //   Table               F                                      -
 //
-// Narrow AMQP integer and float types widen to int64/double on the way in
-// (AMQP 'D' decimals are the front end's choice, e.g. a string); what
-// comes back out is the wide type. Names and entry order are kept, and
+// Narrow AMQP integer and float types widen to int64/double on the way in;
+// what comes back out is the wide type. Decimals are kept exactly (scale and
+// digits), never widened to double. Names and entry order are kept, and
 // duplicates too (a Table is a list, not a map).
 //
 // Thread rules: plain values, no shared state.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -51,6 +53,14 @@ struct Timestamp {
   bool operator==(const Timestamp&) const = default;
 };
 
+// value / 10^scale, exactly (AMQP 'D'). Scale and digits are both kept, so
+// 1.50 (scale 2) and 1.5 (scale 1) are different values, as on the wire.
+struct Decimal {
+  uint8_t scale = 0;
+  int32_t value = 0;
+  bool operator==(const Decimal&) const = default;
+};
+
 struct List {
   std::vector<Value> items;  // Value is complete before any member that needs it is instantiated
   bool operator==(const List& o) const;
@@ -70,7 +80,7 @@ struct Table {
   bool operator==(const Table& o) const;
 };
 
-using ValueVariant = std::variant<Null, bool, int64_t, double, std::string, Bytes, Timestamp, List, Table>;
+using ValueVariant = std::variant<Null, bool, int64_t, double, std::string, Bytes, Timestamp, List, Table, Decimal>;
 
 struct Value {
   ValueVariant v;
@@ -108,6 +118,15 @@ inline Value::Value() : v(Null{}) {}
 inline Value::Value(const char* s) : v(std::string(s)) {}
 inline bool Table::empty() const { return fields.empty(); }
 inline size_t Table::size() const { return fields.size(); }
+
+// Exact decimal text of a Decimal: an optional '-', the integer digits, and
+// exactly `scale` fraction digits after a '.' (none and no '.' for scale 0):
+// {2, 12345} -> "123.45", {3, -5} -> "-0.005", {0, 7} -> "7".
+std::string decimal_text(const Decimal& d);
+// The inverse of decimal_text: the scale is the number of fraction digits.
+// Also accepts leading zeros and "-0"; rejects anything else, more than 255
+// fraction digits and digits outside int32. nullopt when rejected.
+std::optional<Decimal> parse_decimal_text(std::string_view s);
 
 // Human-readable rendering for logs and test failures.
 std::string to_string(const Value& v);

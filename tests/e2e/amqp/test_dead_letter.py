@@ -2,6 +2,7 @@
 rejected messages go to the dead-letter exchange with x-death headers
 saying where they died and why."""
 
+import decimal
 import time
 import unittest
 
@@ -119,6 +120,26 @@ class DeadLetterTest(BrokerTest):
         self.assertEqual((body, method.routing_key), (b"m", "parking"))
         self.assertEqual(p.headers["x-death"][0]["routing-keys"], ["orig"])  # the key it had
         self.assertEqual(get_bodies(self.ch, self.dead), [])
+
+    def test_decimal_headers_stay_decimals_through_a_headers_dlx(self):
+        # pika sends decimal.Decimal as 'D'. The dead letter is re-routed from the
+        # stored headers, so a headers DLX bound on the decimal must still match.
+        dlx = self.uniq("dlx")
+        self.ch.exchange_declare(dlx, "headers")
+        priced = self.uniq("priced")
+        self.ch.queue_declare(priced)
+        self.ch.queue_bind(priced, dlx, arguments={"x-match": "all", "price": decimal.Decimal("123.45")})
+        q = self.uniq("src")
+        self.ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
+        headers = {"price": decimal.Decimal("123.45"), "tiny": decimal.Decimal("-0.005")}
+        self.ch.basic_publish("", q, b"m", pika.BasicProperties(headers=headers))
+        m, p, _ = self.ch.basic_get(q)
+        # str keeps the scale: "123.45", not the text of a float or a string header.
+        self.assertEqual({k: (type(p.headers[k]), str(p.headers[k])) for k in headers},
+                         {"price": (decimal.Decimal, "123.45"), "tiny": (decimal.Decimal, "-0.005")})
+        self.ch.basic_reject(m.delivery_tag, requeue=False)
+        _, p, body = get_one(self.ch, priced, "the dead letter routed on its decimal header")
+        self.assertEqual((body, str(p.headers["price"]), str(p.headers["tiny"])), (b"m", "123.45", "-0.005"))
 
     def test_dead_letter_exchange_may_be_the_default_exchange(self):
         target = self.uniq("target")

@@ -329,11 +329,8 @@ test('properties, headers of every type and bodies of any size come back as publ
 })
 
 // RabbitMQ passes a decimal header value ('D': scale and digits) through
-// unchanged. Wharf stores message headers in its protocol-neutral form, which
-// turns decimals into text, so amqplib gets the string '123.45' back instead
-// (src/amqp/handler/value_convert.cc, to_queue). Marked todo until the queue
-// value type can carry a decimal; drop the flag when it does.
-test('a decimal header value comes back as a decimal', { todo: 'wharf turns decimal header values into text' }, async () => {
+// unchanged, scale included (2 places of 12345 is not 1 place of 1234.5).
+test('a decimal header value comes back as a decimal', async () => {
   await withAmqp(async env => {
     const conn = await env.connect()
     const ch = await env.channel(conn, { confirm: true })

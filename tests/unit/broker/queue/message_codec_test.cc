@@ -34,12 +34,14 @@ Message full_message() {
   m.headers.add("nothing", Value());
   m.headers.add("raw", Bytes{std::string("\0\1\2", 3)});
   m.headers.add("when", Timestamp{1234});
+  m.headers.add("price", Decimal{2, 12345});
   List l;
-  l.items = {Value(1), Value("two"), Value(Table{})};
+  l.items = {Value(1), Value("two"), Value(Table{}), Value(Decimal{3, -5})};
   m.headers.add("list", std::move(l));
   Table t;
   t.add("inner", 3.5);
   t.add("inner", "duplicate names are kept");
+  t.add("amount", Decimal{0, 7});
   m.headers.add("table", std::move(t));
   m.headers.add("wharf.priority", "an application header that looks like ours");
   m.headers.add("text", "second text");  // duplicates keep their order
@@ -130,6 +132,7 @@ TEST(MessageCodec, IsAPlainKafkaRecord) {
   EXPECT_EQ(seen["count"], "-5");
   EXPECT_EQ(seen["flag"], "true");
   EXPECT_EQ(seen["nothing"], "<null>");
+  EXPECT_EQ(seen["price"], "123.45");  // exact text; wharf.types keeps the decimal type
   EXPECT_EQ(seen["wharf.h.wharf.priority"], "an application header that looks like ours");
 }
 
@@ -162,6 +165,70 @@ TEST(MessageCodec, MalformedValuesAreErrorsNotCrashes) {
   std::vector<uint8_t> unknown = {'?'};
   EXPECT_EQ(decode_value(unknown).code(), Errc::kCorrupt);
   std::vector<uint8_t> truncated = {'S', 0, 0, 0, 9, 'a'};
+  EXPECT_EQ(decode_value(truncated).code(), Errc::kCorrupt);
+}
+
+// Decimals at the edges of scale and digits come back with the same scale and
+// digits, both as record headers (text) and in the binary value encoding.
+TEST(MessageCodec, DecimalsRoundTripExactly) {
+  const std::vector<Decimal> cases = {
+      {0, 0}, {0, 7}, {0, -7}, {2, 12345}, {2, 12300}, {3, -5}, {5, 1}, {9, INT32_MAX},
+      {0, INT32_MIN}, {4, INT32_MIN}, {255, 1}, {255, -1}, {255, 0}};
+  Message m;
+  for (size_t i = 0; i < cases.size(); ++i) m.headers.add("d" + std::to_string(i), cases[i]);
+  m.headers.add("nested", List{std::vector<Value>(cases.begin(), cases.end())});
+  BatchEncoder enc;
+  std::vector<uint8_t> batch;
+  enc.encode(m, 1, batch);
+  auto recs = records_of(batch);
+  ASSERT_EQ(recs.size(), 1u);
+  auto back = decode_record(recs[0], nullptr);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->headers, m.headers) << to_string(back->headers);
+  for (const auto& d : cases) {
+    std::string enc_value;
+    encode_value(Value(d), enc_value);
+    auto v = decode_value(std::span(reinterpret_cast<const uint8_t*>(enc_value.data()), enc_value.size()));
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, Value(d)) << to_string(*v);
+  }
+}
+
+TEST(MessageCodec, DecimalTextIsExact) {
+  EXPECT_EQ(decimal_text({2, 12345}), "123.45");
+  EXPECT_EQ(decimal_text({2, 12300}), "123.00");  // trailing zeros carry the scale
+  EXPECT_EQ(decimal_text({3, -5}), "-0.005");
+  EXPECT_EQ(decimal_text({0, 7}), "7");
+  EXPECT_EQ(decimal_text({0, INT32_MIN}), "-2147483648");
+  EXPECT_EQ(decimal_text({1, 0}), "0.0");
+  EXPECT_EQ(parse_decimal_text("0042.10"), (Decimal{2, 4210}));
+  EXPECT_EQ(parse_decimal_text("-0"), (Decimal{0, 0}));
+  EXPECT_EQ(parse_decimal_text(std::string("0.") + std::string(254, '0') + "9"), (Decimal{255, 9}));
+  for (std::string_view bad : {"", "-", ".5", "1.", "1.2.3", "+1", " 1", "1e5", "0x10", "2147483648",
+                               "-2147483649", "99999999999999999999"}) {
+    EXPECT_FALSE(parse_decimal_text(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(parse_decimal_text(std::string("0.") + std::string(256, '1')).has_value());  // scale > 255
+}
+
+// A record whose wharf.types says 'D' but whose value is not decimal text is
+// corrupt, as for every other typed letter; a truncated binary 'D' too.
+TEST(MessageCodec, MalformedDecimalsAreCorrupt) {
+  Message m;
+  m.headers.add("a", "1.");
+  m.headers.add("b", int64_t(1));  // makes the encoder write wharf.types "Sl"
+  BatchEncoder enc;
+  std::vector<uint8_t> batch;
+  enc.encode(m, 1, batch);
+  std::string_view raw(reinterpret_cast<const char*>(batch.data()), batch.size());
+  size_t at = raw.find("Sl");
+  ASSERT_NE(at, std::string_view::npos);
+  batch[at] = 'D';
+  storage::update_batch_crc(batch);
+  auto recs = records_of(batch);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(decode_record(recs[0], nullptr).code(), Errc::kCorrupt);
+  std::vector<uint8_t> truncated = {'D', 2, 0, 0, 0};
   EXPECT_EQ(decode_value(truncated).code(), Errc::kCorrupt);
 }
 
