@@ -4,6 +4,7 @@
 // until the answer is back (session.h, "Ordering").
 #include "amqp/handler/session.h"
 #include "amqp/handler/value_convert.h"
+#include "base/logging.h"
 
 namespace wharf::amqp {
 
@@ -47,6 +48,19 @@ void Session::queue_declare(Channel& c, ChannelContext& ch, msg::QueueDeclare& m
   }
   c.last_queue = def.name;
   if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait, m.passive);
+
+  if (created) {
+    // A new queue is empty and unused: declare-ok needs nothing from its
+    // shard. The open is posted there; anything this channel sends the
+    // queue later is posted after it (FIFO between shards), and a failed
+    // open is retried from the definition by QueueHost::get().
+    shards_.run_at(host_.shard_of(vhost_, def.name), [host = &host_, vhost = vhost_, def] {
+      auto q = host->open(vhost, def);
+      if (!q.ok()) WLOG_ERROR("amqp", "opening queue '{}' in vhost '{}': {}", def.name, vhost, q.error().message);
+    });
+    if (!m.nowait) ch.send(msg::QueueDeclareOk{def.name, 0, 0});
+    return;
+  }
 
   set_busy(c);
   auto sess = c.session;

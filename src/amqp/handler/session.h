@@ -88,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<StreamReader> reader;
   };
   // Deliveries a queue may send ahead of what this connection has written.
-  static constexpr uint32_t kDeliveryCredit = 4096;
+  static constexpr uint32_t kDeliveryCredit = 8192;
   // Unacked::queue of a stream delivery; qtag is then the reader's own tag.
   static constexpr uint32_t kStreamSlot = UINT32_MAX;
   struct Unacked {
@@ -241,7 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Stores posted to other shards and not yet done (publish.cc, credit
   // flow). Shared with those shards, hence atomic.
   struct Inflight {
-    static constexpr int64_t kHigh = 20000, kLow = 5000;
+    static constexpr int64_t kHigh = 50000, kLow = 25000;
     std::atomic<int64_t> stores{0};
     std::atomic<bool> throttled{false};
   };

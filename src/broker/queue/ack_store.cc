@@ -133,6 +133,7 @@ status AckStore::write_pending() {
   for (const auto& r : pending_settles_) append_settle(buf_, r.level, r.from, r.to);
   for (const auto& [level, c] : pending_cursors_) append_cursor(buf_, level, c);
   if (!file_) {
+    if (auto st = env_->create_dir(dir_); !st.ok()) return st;  // the queue's folder is made lazily too
     auto f = env_->open_append(path_);
     if (!f.ok()) return f.error();
     file_ = std::move(*f);
