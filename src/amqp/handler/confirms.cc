@@ -6,7 +6,6 @@ uint64_t ConfirmTracker::add(int parts) {
   uint64_t seq = next_++;
   open_.emplace(seq, State{parts, false});
   if (parts == 0) {
-    ++done_;
     schedule();
   }
   return seq;
@@ -17,7 +16,6 @@ void ConfirmTracker::outcome(uint64_t seq, bool ok) {
   if (it == open_.end() || it->second.remaining == 0) return;
   if (!ok) it->second.nack = true;
   if (--it->second.remaining == 0) {
-    ++done_;
     schedule();
   }
 }
@@ -27,7 +25,6 @@ void ConfirmTracker::refuse(uint64_t seq) {
   if (it == open_.end() || it->second.remaining == 0) return;
   it->second.nack = true;
   it->second.remaining = 0;
-  ++done_;
   schedule();
 }
 
@@ -44,7 +41,6 @@ void ConfirmTracker::flush() {
   auto ch = ch_.lock();
   if (!ch || !ch->is_open()) {
     open_.clear();
-    done_ = 0;
     return;
   }
   // Head runs: everything before the head is already answered, so one
@@ -54,7 +50,6 @@ void ConfirmTracker::flush() {
     if (it->second.nack) {
       ch->send(msg::BasicNack{it->first, false, false});
       open_.erase(it);
-      --done_;
       continue;
     }
     uint64_t last = it->first;
@@ -63,21 +58,11 @@ void ConfirmTracker::flush() {
       last = it->first;
       it = open_.erase(it);
       ++run;
-      --done_;
     }
     ch->send(msg::BasicAck{last, run > 1});
   }
-  // Finished ones behind a still-waiting head: one by one.
-  for (auto it = open_.begin(); done_ > 0 && it != open_.end();) {
-    if (it->second.remaining != 0) {
-      ++it;
-      continue;
-    }
-    if (it->second.nack) ch->send(msg::BasicNack{it->first, false, false});
-    else ch->send(msg::BasicAck{it->first, false});
-    it = open_.erase(it);
-    --done_;
-  }
+  // Finished ones behind a still-waiting head wait for it: clients see
+  // confirms in publish order, as RabbitMQ sends them.
 }
 
 }  // namespace wharf::amqp

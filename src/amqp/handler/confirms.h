@@ -5,9 +5,10 @@
 // message, which is confirmed at once as RabbitMQ does). When every store
 // reported, the publish is acked, or nacked if any store failed or refused
 // it (x-overflow reject-publish). Outcomes are collected and written once per
-// event-loop turn: a run of acks at the head of the outstanding ones goes out
-// as one basic.ack with multiple=true, the rest one by one, so a client is
-// never told about a tag twice and every tag is answered exactly once.
+// event-loop turn, in publish order: a run of acks at the head of the
+// outstanding ones goes out as one basic.ack with multiple=true, a nack on
+// its own; a publish that finished behind one still waiting is answered
+// when that one is. So tags are answered in order, each exactly once.
 //
 // Thread rules: the channel's home shard only.
 #pragma once
@@ -47,7 +48,6 @@ class ConfirmTracker : public std::enable_shared_from_this<ConfirmTracker> {
   asio::io_context& io_;
   uint64_t next_ = 1;
   std::map<uint64_t, State> open_;  // outstanding publishes; remaining==0 ones are done, not yet sent
-  size_t done_ = 0;                 // entries of open_ with remaining == 0
   bool scheduled_ = false;
 };
 
