@@ -38,15 +38,6 @@ struct TpHash {
   size_t operator()(const TpKey& k) const { return std::hash<std::string>{}(k.topic) * 31 + size_t(k.partition); }
 };
 
-// Blocks the calling (non-shard) thread until `fn` has run on shard `s`.
-template <class F>
-auto run_blocking(Shards& shards, ShardId s, F fn) -> decltype(fn()) {
-  std::promise<decltype(fn())> p;
-  auto fut = p.get_future();
-  shards.post(s, [&] { p.set_value(fn()); });
-  return fut.get();
-}
-
 group::GroupConfig group_config(const BrokerConfig& c) {
   group::GroupConfig g;
   g.initial_rebalance_delay_ms = c.group_initial_rebalance_delay_ms;
@@ -107,7 +98,7 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerConfig config, Shards& shards
   b->routing_ = std::move(*reg);
   for (unsigned i = 0; i < shards.count(); ++i) {
     ShardId s(i);
-    b->state_.push_back(run_blocking(shards, s, [&] {
+    b->state_.push_back(shards.run_blocking(s, [&] {
       auto st = std::make_unique<ShardState>(shards.io(s), b->config_, s, shards.count());
       auto loaded = st->groups.load();
       if (!loaded.ok()) WLOG_ERROR("broker", "loading consumer offsets: {}", loaded.error().message);
@@ -335,7 +326,7 @@ void Broker::shutdown() {
   }
   for (unsigned i = 0; i < shards_.count(); ++i) {
     ShardId s(i);
-    run_blocking(shards_, s, [this, s] {
+    shards_.run_blocking(s, [this, s] {
       auto& st = *state_[s.value];
       st.retention_timer.cancel();
       st.snapshot_timer.cancel();

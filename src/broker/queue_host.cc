@@ -45,14 +45,6 @@ std::string key_of(std::string_view vhost, std::string_view name) {
   return k;
 }
 
-template <class F>
-auto run_on(Shards& shards, ShardId s, F fn) -> decltype(fn()) {
-  std::promise<decltype(fn())> p;
-  auto fut = p.get_future();
-  shards.post(s, [&] { p.set_value(fn()); });
-  return fut.get();
-}
-
 std::optional<int64_t> int_arg(const routing::Table& args, std::string_view name) {
   const routing::Value* v = args.find(name);
   return v ? v->as_int() : std::nullopt;
@@ -157,7 +149,7 @@ void QueueHost::recover() {
   }
   for (unsigned i = 0; i < shards_.size(); ++i) {
     ShardId s(i);
-    size_t opened = run_on(broker_.shards(), s, [&] {
+    size_t opened = broker_.shards().run_blocking(s, [&] {
       size_t n = 0;
       for (const auto& [vh, def] : defs) {
         if (shard_of(vh, def.name) != s) continue;
@@ -176,7 +168,7 @@ void QueueHost::recover() {
 
 void QueueHost::shutdown() {
   for (unsigned i = 0; i < shards_.size(); ++i) {
-    run_on(broker_.shards(), ShardId(i), [&] {
+    broker_.shards().run_blocking(ShardId(i), [&] {
       for (auto& [_, e] : local().by_key) {
         e->wake.cancel();
         e->expires.cancel();

@@ -17,6 +17,7 @@
 // directly.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -60,6 +61,17 @@ class Shards {
   template <class F>
   void run_at(ShardId target, F&& f) {
     if (on(target)) f(); else post(target, std::forward<F>(f));
+  }
+
+  // Runs `fn` on `target` and waits for its result. For the main thread at
+  // start-up and shut-down; never from a shard thread (it would wait on itself
+  // or deadlock against a shard waiting back).
+  template <class F>
+  auto run_blocking(ShardId target, F fn) -> decltype(fn()) {
+    std::promise<decltype(fn())> p;
+    auto fut = p.get_future();
+    asio::post(io(target), [&] { p.set_value(fn()); });
+    return fut.get();
   }
 
   // Runs `work` on `target`, then `then(result)` back on the calling shard.

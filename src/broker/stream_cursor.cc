@@ -13,6 +13,7 @@
 #include "broker/partition.h"
 #include "storage/compression.h"
 #include "storage/record_batch.h"
+#include "storage/read_slices.h"
 
 namespace wharf::broker {
 
@@ -84,20 +85,7 @@ status StreamCursor::load(const storage::Log& log, int64_t offset) {
   auto rr = log.read(Offset(offset), window_, /*min_one=*/true);
   if (!rr.ok()) return rr.error();
   auto buf = std::make_shared<std::vector<uint8_t>>(rr->bytes);
-  size_t at = 0;
-  for (const auto& s : rr->slices) {
-    size_t done = 0;
-    while (done < s.len) {
-      ssize_t n = ::pread(s.fd, buf->data() + at + done, s.len - done, off_t(s.pos + int64_t(done)));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return make_error(Errc::kIo, fmt::format("stream read at offset {}: {}", offset,
-                                                 n < 0 ? std::strerror(errno) : "short read"));
-      }
-      done += size_t(n);
-    }
-    at += s.len;
-  }
+  if (auto st = storage::read_slices(rr->slices, *buf, "stream", offset); !st.ok()) return st;
   entries_.clear();
   from_ = to_ = offset;
   loaded_ = true;

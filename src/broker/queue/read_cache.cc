@@ -10,6 +10,7 @@
 
 #include "base/logging.h"
 #include "storage/record_batch.h"
+#include "storage/read_slices.h"
 
 namespace wharf::broker::queue {
 
@@ -40,20 +41,7 @@ status ReadCache::load(const storage::Log& log, int64_t offset) {
   auto buf = std::make_shared<std::vector<uint8_t>>();
   buf->reserve(std::max(window_, rr->bytes));
   buf->resize(rr->bytes);
-  size_t at = 0;
-  for (const auto& s : rr->slices) {
-    size_t done = 0;
-    while (done < s.len) {
-      ssize_t n = ::pread(s.fd, buf->data() + at + done, s.len - done, off_t(s.pos + int64_t(done)));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return make_error(Errc::kIo, fmt::format("queue read at offset {}: {}", offset,
-                                                 n < 0 ? std::strerror(errno) : "short read"));
-      }
-      done += size_t(n);
-    }
-    at += s.len;
-  }
+  if (auto st = storage::read_slices(rr->slices, *buf, "queue", offset); !st.ok()) return st;
   buf_ = std::move(buf);
   records_.clear();
   from_ = offset;

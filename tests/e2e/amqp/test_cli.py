@@ -73,7 +73,9 @@ class CliTest(unittest.TestCase):
         with self.assertRaises(pika.exceptions.ProbableAuthenticationError) as ctx:
             self.connect("app", "wrong", "shop")
         self.assertIn("ACCESS_REFUSED", str(ctx.exception))
-        self.assertIn("login refused using PLAIN: invalid credentials for user 'app'", self.broker.output())
+        # The log line is read from the broker's output by another thread: wait for it.
+        self.assertTrue(self.broker.wait_for("login refused using PLAIN: invalid credentials for user 'app'"),
+                        self.broker.output())
 
         # A valid user without permissions on the vhost: 530 at connection.open.
         with self.assertRaises(pika.exceptions.ProbableAccessDeniedError) as ctx:
