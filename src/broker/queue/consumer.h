@@ -53,7 +53,7 @@ struct Delivery {
   uint32_t delivery_count = 1;  // deliveries including this one (restarts count as one)
   int64_t enqueued_at_ms = 0;   // when the queue accepted it
   uint8_t level = 0;            // priority level it was stored at
-  int64_t offset = 0;           // its offset in that level's log
+  int64_t offset = 0;           // its offset in that level's log; -1: handed to a no-ack consumer unstored
   Message message;              // body aliases a shared read buffer (no copy)
 };
 

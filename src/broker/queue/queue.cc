@@ -208,6 +208,10 @@ result<PublishResult> Queue::publish(const Message& m, ConfirmFn on_confirm) {
     }
     return PublishResult::kRejected;
   }
+  if (auto handed = hand_off(m)) {
+    if (on_confirm) on_confirm(status{});
+    return PublishResult::kAccepted;
+  }
   auto lvr = level_for(level_of(m), true);
   if (!lvr.ok()) return lvr.error();
   Level& lv = **lvr;
@@ -240,6 +244,28 @@ result<PublishResult> Queue::publish(const Message& m, ConfirmFn on_confirm) {
   schedule();
   if (!wait_for_sync && on_confirm) on_confirm(status{});
   return PublishResult::kAccepted;
+}
+
+bool Queue::hand_off(const Message& m) {
+  // A message no promise makes durable (transient message, or transient
+  // queue), arriving while nothing is ready (so nothing can be overtaken,
+  // including messages stored earlier in this turn and not yet dispatched),
+  // whose next consumer settles on delivery (no-ack): nothing of it would
+  // outlive the delivery, so storing it and reading it back would only cost
+  // time. RabbitMQ hands such a message over from memory too.
+  if ((cfg_.durable && m.props.persistent()) || dispatching_ || message_count() != 0) return false;
+  auto c = pick_consumer();
+  if (!c || !c->opts.no_ack) return false;
+  Delivery d;
+  d.consumer = c->id;
+  d.enqueued_at_ms = now();
+  d.level = level_of(m);
+  d.offset = -1;  // never stored
+  d.message = m;
+  if (c->opts.credit && *c->opts.credit > 0) --*c->opts.credit;
+  rotate(*c);
+  c->opts.deliver(std::move(d));
+  return true;
 }
 
 // ---------------------------------------------------------------- reading ready messages

@@ -321,6 +321,9 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   void choose_active();
   void detach(std::shared_ptr<Consumer> c, bool requeue_unacked);
   bool push_one(const std::shared_ptr<Consumer>& c);
+  // Delivers `m` to a waiting no-ack consumer without storing it, when that
+  // loses nothing (see queue.cc); false when it must be stored.
+  bool hand_off(const Message& m);
   void wait_for_pool(CreditPool& pool);
 
   void schedule();  // run tick() at the end of this turn (hooks.defer) or now

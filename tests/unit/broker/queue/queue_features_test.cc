@@ -283,3 +283,69 @@ TEST(QueueAdmin, DeleteChecksAndCancelsConsumers) {
 
 }  // namespace
 }  // namespace wharf::broker::queue
+
+namespace wharf::broker::queue {
+namespace {
+
+using namespace testing;
+
+ConsumerOptions no_ack_consumer(Recorder& r) {
+  ConsumerOptions o = consumer(r);
+  o.no_ack = true;
+  return o;
+}
+
+TEST(QueueHandOff, WaitingNoAckConsumerGetsTransientMessagesWithoutAWrite) {
+  Harness h;
+  auto cfg = Harness::config();
+  cfg.durable = false;
+  auto q = h.open(cfg);
+  Recorder r;
+  ASSERT_TRUE(q->attach(no_ack_consumer(r)).ok());
+  publish_all(*q, {"a", "b", "c"});
+  EXPECT_EQ(r.bodies(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(q->message_count(), 0u);
+  EXPECT_EQ(q->disk_bytes(), 0u);  // nothing was stored
+}
+
+TEST(QueueHandOff, StoredMessagesAreNeverOvertaken) {
+  Harness h;
+  std::deque<std::function<void()>> deferred;
+  h.deferred = &deferred;  // dispatch waits for the end of the "turn"
+  auto q = h.open();
+  publish_all(*q, {"stored"});
+  Recorder r;
+  ASSERT_TRUE(q->attach(no_ack_consumer(r)).ok());
+  publish_all(*q, {"next"});  // "stored" is still ready: "next" must queue behind it
+  while (!deferred.empty()) {
+    auto fn = std::move(deferred.front());
+    deferred.pop_front();
+    fn();
+  }
+  EXPECT_EQ(r.bodies(), (std::vector<std::string>{"stored", "next"}));
+}
+
+TEST(QueueHandOff, PersistentMessagesInADurableQueueAndAckingConsumersAreStored) {
+  Harness h;
+  auto q = h.open();  // durable
+  Recorder acking, no_ack;
+  ASSERT_TRUE(q->attach(no_ack_consumer(no_ack)).ok());
+  Message m = msg("persistent");
+  m.props.delivery_mode = kDeliveryModePersistent;
+  ASSERT_TRUE(q->publish(m).ok());
+  EXPECT_GT(q->disk_bytes(), 0u);
+  EXPECT_EQ(no_ack.bodies(), (std::vector<std::string>{"persistent"}));
+
+  Harness h2;
+  auto q2 = h2.open();
+  ASSERT_TRUE(q2->attach(consumer(acking)).ok());
+  publish_all(*q2, {"transient"});
+  ASSERT_EQ(acking.bodies(), (std::vector<std::string>{"transient"}));
+  // An acking consumer may hand it back: it was stored, and comes back.
+  ASSERT_TRUE(q2->reject(SessionId(1), acking.got[0].tag, false, true).ok());
+  EXPECT_EQ(acking.bodies(), (std::vector<std::string>{"transient", "transient"}));
+  EXPECT_TRUE(acking.got[1].redelivered);
+}
+
+}  // namespace
+}  // namespace wharf::broker::queue
