@@ -155,10 +155,13 @@ class QueueTest(BrokerTest):
 
     def test_x_expires_waits_for_consumers_to_leave(self):
         q = self.uniq("q")
-        self.ch.queue_declare(q, arguments={"x-expires": 200})
+        # The consumer's connection is opened first: on a loaded machine the
+        # handshake alone could outlast the lease.
         consumer = self.connect()
+        consumer_ch = consumer.channel()
+        self.ch.queue_declare(q, arguments={"x-expires": 200})
         inbox = Inbox()
-        consumer.channel().basic_consume(q, inbox)
+        consumer_ch.basic_consume(q, inbox)
         publish_all(self.ch, "", q, ["kept alive"])
         # Well past the expiry, a queue with a consumer is still there and delivering.
         wait_until(lambda: len(inbox) == 1, "a delivery", conn=consumer)
