@@ -60,6 +60,7 @@ struct ParseError {
     kBadEscape,         // undefined or truncated backslash escape (1.1/1.2)
     kBadContentLength,  // not a decimal number
     kMissingNul,        // octet after content-length octets is not NUL
+    // Limits come last: is_limit() relies on this order.
     kHeaderLineTooLong, // limit max_header_line
     kTooManyHeaders,    // limit max_headers
     kBodyTooLarge,      // limit max_body

@@ -186,8 +186,7 @@ TEST(StompFrameParser, BadContentLength) {
   }
 }
 
-TEST(StompFrameParser, ContentLengthIsEscapedLikeAnyHeaderIn12) {
-  // The name is compared after unescaping.
+TEST(StompFrameParser, ContentLengthBodyOfOnlyNuls) {
   EXPECT_EQ(one("SEND\ncontent-length:2\n\n\0\0\0"s).body, "\0\0"s);
 }
 
