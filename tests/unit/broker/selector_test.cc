@@ -151,7 +151,8 @@ TEST(Selector, Like) {
 TEST(Selector, LikeEscape) {
   run_table({
       {"path LIKE 'a\\%b%' ESCAPE '\\'", true},   // \% is a literal %
-      {"path LIKE 'ax%' ESCAPE 'x'", true},       // x% is a literal %, then the rest
+      {"path LIKE 'ax%%' ESCAPE 'x'", true},      // x% is a literal %, then any run
+      {"path LIKE 'ax%' ESCAPE 'x'", false},      // exactly the two characters a%
       {"path LIKE 'a!%b!_c%' ESCAPE '!'", true},
       {"path LIKE 'a!_%' ESCAPE '!'", false},     // second character is %, not _
       {"path LIKE '%\\\\d' ESCAPE '\\'", true},   // \\ is a literal backslash
