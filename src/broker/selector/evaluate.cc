@@ -1,7 +1,8 @@
 // Evaluation with SQL three-valued logic: std::monostate is NULL/UNKNOWN.
-// Values are views: strings point into the message, the tree, or constants,
-// all of which outlive one evaluate() call.
+// Values are views: strings point into the tree or into what the Fields
+// hand out, both of which outlive one evaluate() call.
 #include <cmath>
+#include <cstdint>
 #include <string_view>
 #include <variant>
 
@@ -11,54 +12,12 @@
 namespace wharf::broker::selector {
 namespace {
 
-using V = std::variant<std::monostate, bool, int64_t, double, std::string_view>;
-using queue::Message;
+using V = Operand;
 
 bool is_null(const V& v) { return std::holds_alternative<std::monostate>(v); }
 bool is_number(const V& v) { return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v); }
 double as_double(const V& v) {
   return std::holds_alternative<int64_t>(v) ? double(std::get<int64_t>(v)) : std::get<double>(v);
-}
-
-// Header value types with no selector counterpart (bytes, lists, tables)
-// are treated as absent.
-V from_header(const queue::Value& hv) {
-  if (const auto* b = hv.get_if<bool>()) return *b;
-  if (const auto* i = hv.get_if<int64_t>()) return *i;
-  if (const auto* d = hv.get_if<double>()) return *d;
-  if (const auto* s = hv.get_if<std::string>()) return std::string_view(*s);
-  if (const auto* t = hv.get_if<queue::Timestamp>()) return t->seconds;
-  if (const auto* dec = hv.get_if<queue::Decimal>()) {
-    return double(dec->value) / std::pow(10.0, double(dec->scale));
-  }
-  return std::monostate{};
-}
-
-V from_opt(const std::optional<std::string>& s) {
-  if (!s) return std::monostate{};
-  return std::string_view(*s);
-}
-
-V identifier(const std::string& name, const Message& m) {
-  // JMS header fields come from the message properties; every other name
-  // (including JMSX* properties) is an application header.
-  if (name.size() > 3 && name.compare(0, 3, "JMS") == 0) {
-    if (name == "JMSPriority") return int64_t(m.props.priority.value_or(4));
-    if (name == "JMSMessageID") return from_opt(m.props.message_id);
-    if (name == "JMSCorrelationID") return from_opt(m.props.correlation_id);
-    if (name == "JMSType") return from_opt(m.props.type);
-    if (name == "JMSTimestamp") {
-      if (!m.props.timestamp) return std::monostate{};
-      return *m.props.timestamp * 1000;  // seconds on the wire, milliseconds in JMS
-    }
-    if (name == "JMSDeliveryMode") {
-      return std::string_view(m.props.persistent() ? "PERSISTENT" : "NON_PERSISTENT");
-    }
-    // The queue does not track redelivery per message in its properties.
-    if (name == "JMSRedelivered") return std::monostate{};
-  }
-  const queue::Value* hv = m.headers.find(name);
-  return hv ? from_header(*hv) : V{std::monostate{}};
 }
 
 // Three-valued boolean: a non-boolean value in a boolean position is UNKNOWN.
@@ -72,7 +31,7 @@ V from_t3(T3 t) {
   return t == T3::kTrue;
 }
 
-V eval(const Node& n, const Message& m);
+V eval(const Node& n, const Fields& m);
 
 V arith(Op op, const V& a, const V& b) {
   if (!is_number(a) || !is_number(b)) return std::monostate{};
@@ -162,7 +121,7 @@ T3 negate(T3 t, bool neg) {
   return t == T3::kTrue ? T3::kFalse : T3::kTrue;
 }
 
-V eval(const Node& n, const Message& m) {
+V eval(const Node& n, const Fields& m) {
   switch (n.op) {
     case Op::kLiteral:
       return std::visit([](const auto& x) -> V {
@@ -173,7 +132,7 @@ V eval(const Node& n, const Message& m) {
           return x;
         }
       }, n.literal);
-    case Op::kIdent: return identifier(n.name, m);
+    case Op::kIdent: return m.get(n.name);
     case Op::kNot: return from_t3(negate(truth(eval(*n.kids[0], m)), true));
     case Op::kAnd: {
       const T3 a = truth(eval(*n.kids[0], m));
@@ -271,7 +230,7 @@ std::vector<char32_t> decode_utf8(std::string_view s) {
   return out;
 }
 
-bool evaluate(const Selector& s, const queue::Message& m) {
+bool evaluate(const Selector& s, const Fields& m) {
   const V v = eval(s.root(), m);
   const auto* b = std::get_if<bool>(&v);
   return b && *b;

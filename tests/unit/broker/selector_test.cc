@@ -1,6 +1,6 @@
 // JMS selectors: parsing (with error positions) and evaluation with SQL
 // three-valued logic against a protocol-neutral message.
-#include "broker/selector/selector.h"
+#include "broker/selector/message_fields.h"
 
 #include <gtest/gtest.h>
 
