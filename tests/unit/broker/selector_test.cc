@@ -174,6 +174,19 @@ TEST(Selector, JmsHeaderFields) {
   EXPECT_TRUE(matches("JMSMessageID IS NULL AND JMSTimestamp IS NULL", bare));
 }
 
+TEST(Selector, HeaderTypesWithoutSelectorCounterpart) {
+  Message m;
+  m.headers.add("ts", queue::Timestamp{42});
+  m.headers.add("dec", queue::Decimal{2, 150});  // 1.50
+  m.headers.add("list", queue::List{});
+  m.headers.add("void", queue::Value{});
+  EXPECT_TRUE(matches("ts = 42", m));
+  EXPECT_TRUE(matches("dec = 1.5", m));
+  EXPECT_TRUE(matches("list IS NULL AND void IS NULL", m));
+  m.props.timestamp = INT64_MAX / 10;  // milliseconds would overflow
+  EXPECT_TRUE(matches("JMSTimestamp IS NULL", m));
+}
+
 TEST(Selector, Literals) {
   run_table({
       {"'it''s' = 'it''s'", true}, {"'' = ''", true}, {"0x1F = 31", true}, {"017 = 15", true},
