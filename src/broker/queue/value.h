@@ -94,7 +94,7 @@ struct Value {
   // Any other integer widens to int64 (a plain `5` would otherwise be ambiguous).
   template <class T>
     requires std::is_integral_v<T> && (!std::is_same_v<T, bool>) && (!std::is_same_v<T, int64_t>)
-  Value(T x) : v(int64_t(x)) {}  // NOLINT
+  Value(T x);  // NOLINT; defined below, where Field is complete (clang needs that)
   Value(const char* s);  // NOLINT: text, not bool
 
   template <class T>
@@ -116,6 +116,9 @@ struct Field {
 // Defined where Field/Value are complete.
 inline Value::Value() : v(Null{}) {}
 inline Value::Value(const char* s) : v(std::string(s)) {}
+template <class T>
+  requires std::is_integral_v<T> && (!std::is_same_v<T, bool>) && (!std::is_same_v<T, int64_t>)
+inline Value::Value(T x) : v(int64_t(x)) {}
 inline bool Table::empty() const { return fields.empty(); }
 inline size_t Table::size() const { return fields.size(); }
 
