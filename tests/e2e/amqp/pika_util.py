@@ -89,29 +89,25 @@ def queue_counts(ch, queue):
     return ok.message_count, ok.consumer_count
 
 
-def queue_exists(conn, queue):
-    """Passive declare on a throwaway channel: a missing queue closes that channel with 404."""
+def _passive_declare_ok(conn, declare):
+    """Runs a passive declare on a throwaway channel: a missing entity closes that channel with 404."""
     ch = conn.channel()
     try:
-        ch.queue_declare(queue, passive=True)
+        declare(ch)
     except pika.exceptions.ChannelClosedByBroker as e:
         if e.reply_code != 404:
             raise
         return False
     ch.close()
     return True
+
+
+def queue_exists(conn, queue):
+    return _passive_declare_ok(conn, lambda ch: ch.queue_declare(queue, passive=True))
 
 
 def exchange_exists(conn, exchange):
-    ch = conn.channel()
-    try:
-        ch.exchange_declare(exchange, passive=True)
-    except pika.exceptions.ChannelClosedByBroker as e:
-        if e.reply_code != 404:
-            raise
-        return False
-    ch.close()
-    return True
+    return _passive_declare_ok(conn, lambda ch: ch.exchange_declare(exchange, passive=True))
 
 
 class Inbox:
@@ -129,3 +125,25 @@ class Inbox:
 
     def __len__(self):
         return len(self.messages)
+
+
+class DlxFixture:
+    """Mixin for a BrokerTest: a confirming channel and a fanout dead-letter
+    exchange whose one queue, self.dead, collects whatever is dead-lettered."""
+
+    def setUp(self):
+        super().setUp()
+        self.conn = self.connect()
+        self.ch = self.conn.channel()
+        self.ch.confirm_delivery()
+        self.dlx = self.uniq("dlx")
+        self.ch.exchange_declare(self.dlx, "fanout")
+        self.dead = self.uniq("dead")
+        self.ch.queue_declare(self.dead)
+        self.ch.queue_bind(self.dead, self.dlx)
+
+    def dead_lettering_queue(self, prefix, **args):
+        """A new queue dead-lettering to self.dlx, with extra queue arguments."""
+        q = self.uniq(prefix)
+        self.ch.queue_declare(q, arguments={"x-dead-letter-exchange": self.dlx, **args})
+        return q

@@ -9,26 +9,12 @@ import unittest
 import pika
 
 from harness import BrokerTest
-from pika_util import get_bodies, get_one, publish_all, queue_counts
+from pika_util import DlxFixture, get_bodies, get_one, publish_all, queue_counts
 
 
-class DeadLetterTest(BrokerTest):
-    def setUp(self):
-        super().setUp()
-        self.conn = self.connect()
-        self.ch = self.conn.channel()
-        self.ch.confirm_delivery()
-        # A fanout DLX with one queue collecting whatever is dead-lettered.
-        self.dlx = self.uniq("dlx")
-        self.ch.exchange_declare(self.dlx, "fanout")
-        self.dead = self.uniq("dead")
-        self.ch.queue_declare(self.dead)
-        self.ch.queue_bind(self.dead, self.dlx)
-
+class DeadLetterTest(DlxFixture, BrokerTest):
     def source(self, **args):
-        q = self.uniq("src")
-        self.ch.queue_declare(q, arguments={"x-dead-letter-exchange": self.dlx, **args})
-        return q
+        return self.dead_lettering_queue("src", **args)
 
     def dead_letter(self, what):
         return get_one(self.ch, self.dead, what)

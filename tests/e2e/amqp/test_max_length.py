@@ -6,25 +6,12 @@ import unittest
 import pika.exceptions
 
 from harness import BrokerTest
-from pika_util import get_bodies, get_one, publish_all, queue_counts
+from pika_util import DlxFixture, get_bodies, get_one, publish_all, queue_counts
 
 
-class MaxLengthTest(BrokerTest):
-    def setUp(self):
-        super().setUp()
-        self.conn = self.connect()
-        self.ch = self.conn.channel()
-        self.ch.confirm_delivery()
-        self.dlx = self.uniq("dlx")
-        self.ch.exchange_declare(self.dlx, "fanout")
-        self.dead = self.uniq("dead")
-        self.ch.queue_declare(self.dead)
-        self.ch.queue_bind(self.dead, self.dlx)
-
+class MaxLengthTest(DlxFixture, BrokerTest):
     def limited(self, **args):
-        q = self.uniq("q")
-        self.ch.queue_declare(q, arguments={"x-dead-letter-exchange": self.dlx, **args})
-        return q
+        return self.dead_lettering_queue("q", **args)
 
     def test_drop_head_dead_letters_the_oldest(self):
         q = self.limited(**{"x-max-length": 2})  # drop-head is the default
