@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "amqp/connection.h"
-#include "amqp/net_transport.h"
+#include "amqp/transport.h"
 #include "amqp/not_implemented_handler.h"
 #include "amqp/registry_auth.h"
 

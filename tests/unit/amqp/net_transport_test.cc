@@ -8,7 +8,7 @@
 #include <chrono>
 
 #include "amqp/connection.h"
-#include "amqp/net_transport.h"
+#include "amqp/transport.h"
 #include "amqp/not_implemented_handler.h"
 #include "amqp/protocol/frame_parser.h"
 #include "amqp/protocol/frame_writer.h"

@@ -1,7 +1,7 @@
-// NetTransport: the Transport of a connection accepted by the AMQP listener,
-// a net::Connection and an asio timer on the connection's shard.
+// TcpTransport: the Transport of an accepted TCP connection: a
+// net::Connection and an asio timer on the connection's shard.
 //
-// Ownership: the net::Connection owns the amqp::Connection (its Session),
+// Ownership: the net::Connection owns the protocol connection (its Session),
 // which owns this transport, so the transport holds only a weak_ptr back; a
 // timer callback first checks that the net::Connection is still alive and
 // open, which guarantees the session (and this object) still exist.
@@ -12,15 +12,15 @@
 
 #include <asio.hpp>
 
-#include "amqp/transport.h"
+#include "net/transport.h"
 #include "net/connection.h"
 
-namespace wharf::amqp {
+namespace wharf::net {
 
-class NetTransport final : public Transport {
+class TcpTransport final : public Transport {
  public:
-  explicit NetTransport(const std::shared_ptr<net::Connection>& conn);
-  ~NetTransport() override;
+  explicit TcpTransport(const std::shared_ptr<Connection>& conn);
+  ~TcpTransport() override;
 
   void send(OutBuffer&& out) override;
   size_t queued_output_bytes() const override;
@@ -34,10 +34,10 @@ class NetTransport final : public Transport {
   void disarm_timer() override;
 
  private:
-  std::weak_ptr<net::Connection> conn_;
+  std::weak_ptr<Connection> conn_;
   asio::steady_timer timer_;
   std::function<void()> fire_;
   uint64_t generation_ = 0;  // bumped on every arm/disarm; a stale wake-up sees a different value
 };
 
-}  // namespace wharf::amqp
+}  // namespace wharf::net

@@ -1,51 +1,51 @@
-#include "amqp/net_transport.h"
+#include "net/tcp_transport.h"
 
-namespace wharf::amqp {
+namespace wharf::net {
 
-NetTransport::NetTransport(const std::shared_ptr<net::Connection>& conn) : conn_(conn), timer_(conn->executor()) {}
+TcpTransport::TcpTransport(const std::shared_ptr<Connection>& conn) : conn_(conn), timer_(conn->executor()) {}
 
-NetTransport::~NetTransport() = default;
+TcpTransport::~TcpTransport() = default;
 
-void NetTransport::send(OutBuffer&& out) {
+void TcpTransport::send(OutBuffer&& out) {
   if (auto c = conn_.lock()) c->send(std::move(out));
 }
 
-size_t NetTransport::queued_output_bytes() const {
+size_t TcpTransport::queued_output_bytes() const {
   auto c = conn_.lock();
   return c ? c->queued_bytes() : 0;
 }
 
-void NetTransport::pause_reading() {
+void TcpTransport::pause_reading() {
   if (auto c = conn_.lock()) c->pause_reading();
 }
 
-void NetTransport::resume_reading() {
+void TcpTransport::resume_reading() {
   if (auto c = conn_.lock()) c->resume_reading();
 }
 
-bool NetTransport::reading_paused() const {
+bool TcpTransport::reading_paused() const {
   auto c = conn_.lock();
   return c && c->reading_paused();
 }
 
-// Closing may drop the last reference to the net::Connection, which owns the
+// Closing may drop the last reference to the Connection, which owns the
 // session calling us: the reference is released on the next turn of the
 // event loop instead, so the caller's stack never runs on a freed session.
-void NetTransport::close() {
+void TcpTransport::close() {
   if (auto c = conn_.lock()) {
     c->close();
     asio::post(c->executor(), [c] {});
   }
 }
 
-void NetTransport::close_after_flush() {
+void TcpTransport::close_after_flush() {
   if (auto c = conn_.lock()) {
     c->close_after_flush();
     asio::post(c->executor(), [c] {});
   }
 }
 
-void NetTransport::arm_timer(Clock::time_point when, std::function<void()> fire) {
+void TcpTransport::arm_timer(Clock::time_point when, std::function<void()> fire) {
   fire_ = std::move(fire);
   const uint64_t gen = ++generation_;
   timer_.expires_at(when);  // cancels a pending wait: its handler sees operation_aborted
@@ -61,10 +61,10 @@ void NetTransport::arm_timer(Clock::time_point when, std::function<void()> fire)
   });
 }
 
-void NetTransport::disarm_timer() {
+void TcpTransport::disarm_timer() {
   ++generation_;
   fire_ = nullptr;
   timer_.cancel();
 }
 
-}  // namespace wharf::amqp
+}  // namespace wharf::net
