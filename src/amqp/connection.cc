@@ -9,12 +9,11 @@
 #include "amqp/sasl.h"
 #include "amqp/server_properties.h"
 #include "base/logging.h"
+#include "broker/client_ids.h"
 
 namespace wharf::amqp {
 
 namespace {
-
-std::atomic<uint64_t> g_next_connection_id{1};
 
 std::string_view state_name(Connection::State s) {
   switch (s) {
@@ -48,7 +47,7 @@ Connection::Connection(std::unique_ptr<Transport> transport, std::shared_ptr<con
                        std::string peer, bool loopback)
     : transport_(std::move(transport)), env_(std::move(env)) {
   assert(env_->auth && env_->handler_factory);
-  info_.id = g_next_connection_id.fetch_add(1, std::memory_order_relaxed);
+  info_.id = broker::next_connection_id();
   info_.peer = std::move(peer);
   info_.loopback = loopback;
   // Until tune-ok only kFrameMinSize frames are allowed either way.

@@ -8,7 +8,6 @@
 #include "amqp/handler/session.h"
 #include "amqp/handler/value_convert.h"
 #include "base/logging.h"
-#include "broker/stream_bridge.h"
 
 namespace wharf::amqp {
 
@@ -99,67 +98,9 @@ void Session::send_return(ChannelContext& ch, const queue::Message& m) {
                   properties_of(m), m.body.bytes());
 }
 
-namespace {
-
-// Stores `m` in queue `name`, on that queue's shard; `part_done` (may be
-// null) runs at home with the outcome.
-void store_one(broker::Broker& b, const std::string& vhost, const std::string& name,
-               const std::shared_ptr<const queue::Message>& m, const Session::PartDone& part_done, ShardId home,
-               bool local) {
-  std::function<void(status)> confirmed;
-  if (part_done) {
-    confirmed = [part_done, shards = &b.shards(), home, local](status st) {
-      if (local) return part_done(st.ok());
-      shards->post(home, [part_done, ok = st.ok()] { part_done(ok); });
-    };
-  }
-  auto r = b.queues().publish(vhost, name, *m, confirmed);
-  if (r.ok() && *r == queue::PublishResult::kAccepted) return;
-  if (!r.ok() && r.error().code == Errc::kUnsupported) {
-    // A stream queue: the message goes to its Kafka topic.
-    return broker::append_to_topic(b, name, m, std::move(confirmed));
-  }
-  // Refused by x-overflow, or the queue went away after routing (the
-  // message is then dropped as if it had not been routed there).
-  bool ok = !r.ok() && r.error().code == Errc::kNotFound;
-  if (confirmed) confirmed(ok ? status{} : status(make_error(Errc::kPreconditionFailed, "rejected")));
-}
-
-}  // namespace
-
 void Session::store(Channel&, const std::shared_ptr<const queue::Message>& m, const std::vector<std::string>& queues,
                     const std::vector<std::string>& topics, PartDone part_done) {
-  for (const auto& name : queues) {
-    ShardId s = host_.shard_of(vhost_, name);
-    if (s == home_) {
-      store_one(broker_, vhost_, name, m, part_done, home_, true);
-      continue;
-    }
-    inflight_->stores.fetch_add(1, std::memory_order_relaxed);
-    shards_.post(s, [b = &broker_, vhost = vhost_, name, m, part_done, home = home_, inflight = inflight_,
-                     weak = weak_from_this()] {
-      store_one(*b, vhost, name, m, part_done, home, false);
-      if (inflight->stores.fetch_sub(1, std::memory_order_acq_rel) - 1 <= Inflight::kLow &&
-          inflight->throttled.exchange(false)) {
-        b->shards().post(home, [weak] {
-          if (auto self = weak.lock(); self && !self->closed_) self->conn_.throttle(false);
-        });
-      }
-    });
-  }
-  // Credit flow: a publisher faster than its queues' shards would pile up
-  // posted stores without bound; stop reading it until they caught up.
-  if (inflight_->stores.load(std::memory_order_relaxed) > Inflight::kHigh && !inflight_->throttled.load()) {
-    conn_.throttle(true);
-    inflight_->throttled.store(true);
-    // They may all have finished meanwhile (then nobody else would resume).
-    if (inflight_->stores.load() <= Inflight::kLow && inflight_->throttled.exchange(false)) conn_.throttle(false);
-  }
-  for (const auto& topic : topics) {
-    std::function<void(status)> confirmed;
-    if (part_done) confirmed = [part_done](status st) { part_done(st.ok()); };
-    broker::append_to_topic(broker_, topic, m, std::move(confirmed));
-  }
+  fanout_.store(vhost_, m, queues, topics, std::move(part_done));
 }
 
 }  // namespace wharf::amqp

@@ -4,6 +4,7 @@
 
 #include "amqp/handler/stream_reader.h"
 #include "base/logging.h"
+#include "broker/client_ids.h"
 
 namespace wharf::amqp {
 
@@ -11,8 +12,6 @@ namespace queue = broker::queue;
 namespace routing = broker::routing;
 
 namespace {
-
-std::atomic<uint64_t> g_next_session{1};
 
 // The AMQP reply for a broker error (registry.h lists the mapping).
 ReplyCode code_of(Errc e) {
@@ -60,7 +59,10 @@ Session::Session(broker::Broker& broker, ConnectionContext& conn)
       conn_(conn),
       home_(broker::Shards::current()),
       vhost_(conn.info().vhost),
-      user_(conn.info().principal.user) {}
+      user_(conn.info().principal.user),
+      fanout_(broker, home_, [this](bool stop) {
+        if (!closed_) conn_.throttle(stop);
+      }) {}
 
 Session::~Session() = default;
 
@@ -84,7 +86,7 @@ void Session::on_channel_open(ChannelContext& ch) {
   auto c = std::make_unique<Channel>();
   c->id = ch.id();
   c->ctx = ch.weak();
-  c->session = queue::SessionId(g_next_session.fetch_add(1, std::memory_order_relaxed));
+  c->session = queue::SessionId(broker::next_session_id());
   channels_[ch.id()] = std::move(c);
 }
 

@@ -47,6 +47,7 @@
 #include "broker/broker.h"
 #include "broker/queue/queue.h"
 #include "broker/queue_host.h"
+#include "broker/store_fanout.h"
 #include "broker/routing/registry.h"
 #include "broker/stream_cursor.h"
 
@@ -238,14 +239,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool output_paused_ = false;  // consumers paused for output backpressure
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
-  // Stores posted to other shards and not yet done (publish.cc, credit
-  // flow). Shared with those shards, hence atomic.
-  struct Inflight {
-    static constexpr int64_t kHigh = 50000, kLow = 25000;
-    std::atomic<int64_t> stores{0};
-    std::atomic<bool> throttled{false};
-  };
-  std::shared_ptr<Inflight> inflight_ = std::make_shared<Inflight>();
+  // Stores the routed messages on their queues' shards (credit flow included).
+  broker::StoreFanout fanout_;
   broker::routing::RouteResult route_;
   std::vector<std::string> pub_queues_, pub_topics_;  // publish() scratch, capacity kept
   // Permission cache: (perm, kind, name) -> allowed, valid for one auth generation.
