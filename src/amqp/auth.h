@@ -13,6 +13,8 @@
 // immutable). Calls must not block (no disk, no network).
 #pragma once
 
+#include "net/listener.h"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,9 +60,7 @@ class DefaultAuth final : public AmqpAuth {
   status can_access_vhost(const Principal& p, std::string_view vhost) const override;
 };
 
-// True for 127.0.0.0/8, ::1 and IPv4-mapped loopback (::ffff:127.0.0.1, which
-// is how a dual-stack listener sees IPv4 clients). `peer` is "ADDR:PORT" as in
-// net::Connection::peer(); anything unparsable is not loopback.
-bool is_loopback_peer(std::string_view peer);
+// net::is_loopback_peer (net/listener.h), shared by every front end.
+using net::is_loopback_peer;
 
 }  // namespace wharf::amqp

@@ -13,6 +13,7 @@
 #include "amqp/config.h"
 #include "broker/config.h"
 #include "kafka/config.h"
+#include "stomp/config.h"
 
 namespace wharf::app {
 
@@ -20,6 +21,7 @@ struct AppConfig {
   broker::BrokerConfig broker;
   kafka::KafkaConfig kafka;
   amqp::AmqpConfig amqp;
+  stomp::StompConfig stomp;
   std::string log_level = "info";
 };
 

@@ -16,6 +16,7 @@
 
 #include "amqp/handler/session.h"
 #include "amqp/server.h"
+#include "stomp/server.h"
 #include "app/admin_cli.h"
 #include "app/config.h"
 #include "base/logging.h"
@@ -79,15 +80,29 @@ int serve(wharf::app::AppConfig cfg) {
     shards.stop();
     return 1;
   }
+  stomp::Server stomp_server(**b, cfg.stomp);
+  st = stomp_server.start();
+  if (!st.ok()) {
+    WLOG_ERROR("app", "cannot listen for STOMP on {}: {}", cfg.stomp.listen, st.error().message);
+    amqp_server.stop();
+    kafka_server.stop();
+    (*b)->shutdown();
+    shards.stop();
+    return 1;
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   WLOG_INFO("app", "wharf ready in {} ms: data dir {}, {} shard(s), {} topic(s)", ms, cfg.broker.data_dir, n,
             (*b)->topics().list().size());
   WLOG_INFO("app", "kafka listening on {} (port {})", cfg.kafka.listen, kafka_server.port());
   WLOG_INFO("app", "amqp listening on {} (port {})", cfg.amqp.listen, amqp_server.port());
+  WLOG_INFO("app", "stomp listening on {} (port {})", cfg.stomp.listen, stomp_server.port());
+  if (stomp_server.ws_port())
+    WLOG_INFO("app", "stomp websocket listening on {} (port {})", cfg.stomp.ws_listen, stomp_server.ws_port());
 
   int sig = 0;
   sigwait(&sigs, &sig);
   WLOG_INFO("app", "{} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  stomp_server.stop();
   amqp_server.stop();
   kafka_server.stop();
   (*b)->shutdown();

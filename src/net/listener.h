@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <asio.hpp>
 
@@ -21,6 +22,12 @@ namespace wharf::net {
 // 0.0.0.0 is widened to a dual-stack [::] socket so that clients resolving
 // "localhost" to ::1 or 127.0.0.1 both connect.
 result<asio::ip::tcp::endpoint> parse_endpoint(const std::string& host_port);
+
+// True for 127.0.0.0/8, ::1 and IPv4-mapped loopback (::ffff:127.0.0.1, which
+// is how a dual-stack listener sees IPv4 clients). `peer` is "ADDR:PORT" as in
+// Connection::peer(); anything unparsable is not loopback. Users such as
+// guest may log in only from there, whatever the protocol.
+bool is_loopback_peer(std::string_view peer);
 
 class Listener {
  public:

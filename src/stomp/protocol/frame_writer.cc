@@ -2,9 +2,11 @@
 
 namespace wharf::stomp {
 
-namespace {
-
-void escape(std::string_view in, Version v, std::string& out) {
+void append_escaped(std::string_view in, Version v, std::string& out) {
+  if (v == Version::k1_0) {
+    out.append(in);
+    return;
+  }
   for (char c : in) {
     switch (c) {
       case '\n': out += "\\n"; break;
@@ -18,8 +20,6 @@ void escape(std::string_view in, Version v, std::string& out) {
     }
   }
 }
-
-}  // namespace
 
 status encode_frame(const Frame& frame, Version version, std::string& out) {
   const std::string_view cmd = frame.command;
@@ -48,9 +48,9 @@ status encode_frame(const Frame& frame, Version version, std::string& out) {
   for (const auto& [n, v] : frame.headers) {
     if (n == "content-length") continue;
     if (escaped) {
-      escape(n, version, out);
+      append_escaped(n, version, out);
       out.push_back(':');
-      escape(v, version, out);
+      append_escaped(v, version, out);
     } else {
       out.append(n);
       out.push_back(':');

@@ -23,6 +23,11 @@ namespace wharf::stomp {
 // Appends the encoded frame to `out`.
 status encode_frame(const Frame& frame, Version version, std::string& out);
 
+// Appends a header name or value escaped for `v` (1.0: verbatim, so the
+// caller must know it holds no LF, and no ':' in a name). For writers that
+// build frames without a Frame (the MESSAGE fast path).
+void append_escaped(std::string_view in, Version v, std::string& out);
+
 // One heart-beat (an EOL).
 inline void encode_heartbeat(std::string& out) { out.push_back('\n'); }
 

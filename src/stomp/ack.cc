@@ -1,0 +1,88 @@
+// ACK and NACK. Ack ids are "ID:wharf-<connection>-<n>" with n counting the
+// connection's deliveries; STOMP 1.2 sends it back in `id`, 1.0 and 1.1 in
+// `message-id` (the MESSAGE frame's message-id is the same string).
+//   client             cumulative: every unacked delivery of that
+//                      subscription up to and including it
+//   client-individual  just that delivery
+// NACK hands the deliveries back to their queues (redelivered, one more
+// towards the redelivery limit, then DLQ.<queue>). An id that is not (or no
+// longer) unacked is ignored, as acking twice is harmless.
+#include <charconv>
+
+#include "stomp/session.h"
+
+namespace wharf::stomp {
+
+namespace queue = broker::queue;
+
+std::optional<uint64_t> Session::ack_target(const Frame& f) {
+  auto id = f.header("id");
+  if (!id || version_ != Version::k1_2) {
+    if (auto m = f.header("message-id")) id = m;
+  }
+  if (!id) {
+    protocol_error(f.command + " without " + (version_ == Version::k1_2 ? "id" : "message-id") + " header", {}, &f);
+    return std::nullopt;
+  }
+  std::string_view s = *id;
+  uint64_t tag = 0;
+  if (s.substr(0, id_prefix_.size()) == id_prefix_) {
+    s.remove_prefix(id_prefix_.size());
+    auto r = std::from_chars(s.data(), s.data() + s.size(), tag);
+    if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return tag;
+  }
+  protocol_error(f.command + " names an unknown message '" + std::string(*id) + "'", {}, &f);
+  return std::nullopt;
+}
+
+void Session::ack(Frame&& f, bool positive) {
+  auto target = ack_target(f);
+  if (!target) return;
+  if (auto tx = f.header("transaction")) {
+    auto it = txs_.find(std::string(*tx));
+    if (it == txs_.end()) return protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
+    std::string receipt(f.header("receipt").value_or(""));
+    it->second.push_back(std::move(f));
+    if (!receipt.empty()) open_pending(std::move(receipt), 0);
+    return;
+  }
+  std::vector<uint64_t> tags;
+  auto it = unacked_.find(*target);
+  if (it != unacked_.end()) {
+    uint64_t serial = it->second.sub;
+    Sub* s = sub_by_serial(serial);
+    if (s && s->ack == AckMode::kClient) {
+      for (auto u = unacked_.begin(); u != unacked_.end() && u->first <= *target; ++u)
+        if (u->second.sub == serial) tags.push_back(u->first);
+    } else {
+      tags.push_back(*target);
+    }
+    settle(tags, positive);
+  }
+  if (auto r = f.header("receipt")) open_pending(std::string(*r), 0);
+}
+
+void Session::settle(const std::vector<uint64_t>& tags, bool positive) {
+  // Grouped by queue: one post per queue shard.
+  std::unordered_map<uint32_t, std::vector<queue::DeliveryTag>> by_queue;
+  for (uint64_t t : tags) {
+    auto it = unacked_.find(t);
+    if (it == unacked_.end()) continue;
+    by_queue[it->second.queue].push_back(it->second.qtag);
+    unacked_.erase(it);
+  }
+  for (auto& [qi, qtags] : by_queue) {
+    const QueueSlot& q = queues_[qi];
+    shards_.run_at(q.shard, [host = &host_, vhost = vhost_, name = q.name, sess = qsession_, qtags = std::move(qtags),
+                             positive] {
+      auto live = host->get(vhost, name);
+      if (!live.ok()) return;
+      for (auto t : qtags) {
+        if (positive) (void)(*live)->ack(sess, t, false);
+        else (void)(*live)->reject(sess, t, false, /*requeue=*/true);
+      }
+    });
+  }
+}
+
+}  // namespace wharf::stomp

@@ -1,0 +1,240 @@
+// SEND and transactions (BEGIN / COMMIT / ABORT). A SEND is routed on this
+// shard through the registry and stored in every queue reached by
+// StoreFanout; a /queue/ destination that does not exist yet is created
+// first (ActiveMQ creates destinations on use). Inside a transaction the
+// SEND (and ACK / NACK) frames are kept and replayed in order at COMMIT.
+#include <chrono>
+
+#include "base/logging.h"
+#include "broker/header_values.h"
+#include "stomp/message_map.h"
+#include "stomp/session.h"
+
+namespace wharf::stomp {
+
+namespace queue = broker::queue;
+namespace routing = broker::routing;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool Session::permitted(routing::Perm perm, std::string_view kind, const std::string& name, const Frame& about) {
+  uint64_t gen = registry_.auth_generation();
+  if (gen != perm_generation_) {
+    perm_cache_.clear();
+    perm_generation_ = gen;
+  }
+  std::string key;
+  key.reserve(name.size() + 2);
+  key.push_back(char('0' + int(perm)));
+  key.push_back(kind[0]);
+  key.append(name);
+  auto it = perm_cache_.find(key);
+  bool ok;
+  if (it != perm_cache_.end()) {
+    ok = it->second;
+  } else {
+    ok = registry_.check(user_, vhost_, perm, name);
+    if (perm_cache_.size() > 4096) perm_cache_.clear();
+    perm_cache_.emplace(std::move(key), ok);
+  }
+  if (!ok)
+    protocol_error("Access refused: " + std::string(routing::perm_name(perm)) + " access to " + std::string(kind) +
+                       " '" + name + "' in vhost '" + vhost_ + "' refused for user '" + user_ + "'",
+                   {}, &about);
+  return ok;
+}
+
+bool Session::ensure_queue(const std::string& name, const Frame& about) {
+  if (registry_.find_queue(vhost_, name).ok()) return true;
+  if (!permitted(routing::Perm::kConfigure, "queue", name, about)) return false;
+  // ActiveMQ's defaults: priorities 0-9, and after max_redeliveries the
+  // message moves to DLQ.<name> (also where expired messages go). A DLQ
+  // itself has no DLQ.
+  bool is_dlq = name.rfind("DLQ.", 0) == 0;
+  routing::QueueDeclare d;
+  d.name = name;
+  d.durable = true;
+  if (!is_dlq) {
+    d.arguments.set("x-max-priority", routing::Value(int64_t(kMaxPriority)));
+    d.arguments.set("x-dead-letter-exchange", routing::Value(std::string()));
+    d.arguments.set("x-dead-letter-routing-key", routing::Value("DLQ." + name));
+    d.arguments.set("x-delivery-limit", routing::Value(int64_t(config_.max_redeliveries)));
+  }
+  auto r = registry_.declare_queue(vhost_, d, routing::kNoOwner);
+  if (!r.ok()) {
+    protocol_error("cannot create queue '" + name + "': " + r.error().message, {}, &about);
+    return false;
+  }
+  if (!is_dlq) {
+    routing::QueueDeclare dlq;
+    dlq.name = "DLQ." + name;
+    dlq.durable = true;
+    if (!registry_.find_queue(vhost_, dlq.name).ok()) (void)registry_.declare_queue(vhost_, dlq, routing::kNoOwner);
+  }
+  if (std::string vt = virtual_topic_of(name); !vt.empty()) {
+    routing::BindingDef b;
+    b.source = "amq.topic";
+    b.destination = name;
+    b.routing_key = vt;
+    if (auto st = registry_.bind(vhost_, b); !st.ok())
+      WLOG_ERROR("stomp", "binding virtual topic queue '{}': {}", name, st.error().message);
+  }
+  return true;
+}
+
+result<std::string> Session::temp_queue(const std::string& name) {
+  if (auto it = temp_queues_.find(name); it != temp_queues_.end()) return it->second;
+  routing::QueueDeclare d;
+  d.name = "stomp.tmp-" + std::to_string(conn_id_) + "-" + name;
+  d.exclusive = true;
+  auto r = registry_.declare_queue(vhost_, d, conn_id_);
+  if (!r.ok()) return r.error();
+  temp_queues_.emplace(name, r->queue.name);
+  return r->queue.name;
+}
+
+void Session::send(Frame&& f) {
+  if (!f.header("destination")) return protocol_error("SEND without destination header", {}, &f);
+  if (auto tx = f.header("transaction")) {
+    auto it = txs_.find(std::string(*tx));
+    if (it == txs_.end()) return protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
+    std::string receipt(f.header("receipt").value_or(""));
+    it->second.push_back(std::move(f));
+    // The frame was accepted into the transaction: that is what its receipt says.
+    if (!receipt.empty()) open_pending(std::move(receipt), 0);
+    return;
+  }
+  std::string receipt(f.header("receipt").value_or(""));
+  uint64_t seq = receipt.empty() ? 0 : open_pending(receipt, 1);
+  publish(std::move(f), seq);
+}
+
+// Routes and stores one SEND. `seq` (0 = none) is the pending receipt that
+// waits for its stores: it holds one part, replaced here by the stores.
+void Session::publish(Frame&& f, uint64_t seq) {
+  auto dest = parse_destination(*f.header("destination"));
+  if (!dest.ok()) return protocol_error(dest.error().message, {}, &f);
+  std::string exchange = dest->send_exchange();
+  std::string key = dest->send_key();
+  switch (dest->kind) {
+    case DestKind::kQueue:
+      break;
+    case DestKind::kTempQueue: {
+      auto real = temp_queue(dest->name);
+      if (!real.ok()) return protocol_error(real.error().message, {}, &f);
+      key = *real;
+      break;
+    }
+    case DestKind::kAmqQueue:
+      if (!registry_.find_queue(vhost_, dest->name).ok())
+        return protocol_error("NOT_FOUND - no queue '" + dest->name + "' in vhost '" + vhost_ + "'", {}, &f);
+      break;
+    default:
+      break;
+  }
+  if (!permitted(routing::Perm::kWrite, "exchange", exchange, f)) return;
+  // A reply-to naming one of our temporary queues is rewritten so that the
+  // receiver can send to it.
+  for (auto& [n, v] : f.headers) {
+    if (n != "reply-to") continue;
+    if (v.rfind("/temp-queue/", 0) == 0) {
+      auto real = temp_queue(v.substr(12));
+      if (!real.ok()) return protocol_error(real.error().message, {}, &f);
+      v = "/amq/queue/" + *real;
+    }
+    break;
+  }
+  auto made = message_of(std::move(f), exchange, key, now_ms());
+  if (!made.ok()) return protocol_error(made.error().message);
+  if (made->props.user_id && *made->props.user_id != user_)
+    return protocol_error("user-id header set to '" + *made->props.user_id + "' but authenticated user was '" +
+                          user_ + "'");
+  // Only a headers exchange looks at the headers: convert them just then.
+  const routing::Table* hp = nullptr;
+  routing::Table headers;
+  if (dest->kind == DestKind::kExchange && !made->headers.empty()) {
+    auto ex = registry_.find_exchange(vhost_, exchange);
+    if (ex.ok() && ex->type == routing::ExchangeType::kHeaders) {
+      headers = broker::routing_table_of(made->headers);
+      hp = &headers;
+    }
+  }
+  status st = registry_.route(vhost_, exchange, key, hp, &route_);
+  if (st.ok() && route_.destinations().empty() && dest->kind == DestKind::kQueue) {
+    Frame about;
+    if (!ensure_queue(key, about)) return;
+    st = registry_.route(vhost_, exchange, key, hp, &route_);
+  }
+  if (!st.ok()) return protocol_error(st.error().message);
+  pub_queues_.clear();
+  pub_topics_.clear();
+  for (const auto& d : route_.destinations())
+    (d.kind == routing::DestKind::kQueue ? pub_queues_ : pub_topics_).push_back(d.name);
+
+  auto message = std::make_shared<const queue::Message>(std::move(*made));
+  broker::StoreFanout::PartDone done;
+  if (seq) {
+    size_t parts = pub_queues_.size() + pub_topics_.size();
+    for (auto& p : pending_)
+      if (p.seq == seq) p.parts += int(parts) - 1;
+    std::weak_ptr<Session> weak = weak_from_this();
+    done = [weak, seq](bool ok) {
+      if (auto self = weak.lock(); self && !self->closed_) self->part_done(seq, ok);
+    };
+    if (parts == 0) flush_receipts();
+  }
+  fanout_.store(vhost_, message, pub_queues_, pub_topics_, std::move(done));
+}
+
+void Session::begin(Frame&& f) {
+  auto tx = f.header("transaction");
+  if (!tx || tx->empty()) return protocol_error("BEGIN without transaction header", {}, &f);
+  if (!txs_.emplace(std::string(*tx), std::vector<Frame>{}).second)
+    return protocol_error("transaction '" + std::string(*tx) + "' is already open", {}, &f);
+  if (auto r = f.header("receipt")) open_pending(std::string(*r), 0);
+}
+
+void Session::commit(Frame&& f) {
+  auto tx = f.header("transaction");
+  if (!tx) return protocol_error("COMMIT without transaction header", {}, &f);
+  auto it = txs_.find(std::string(*tx));
+  if (it == txs_.end()) return protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
+  std::vector<Frame> ops = std::move(it->second);
+  txs_.erase(it);
+  // The COMMIT's receipt waits for every SEND of the transaction.
+  std::string receipt(f.header("receipt").value_or(""));
+  uint64_t seq = receipt.empty() ? 0 : open_pending(receipt, 1);
+  for (auto& op : ops) {
+    if (closing_) return;
+    // Replayed as if sent now, without the transaction header.
+    std::erase_if(op.headers, [](const auto& h) { return h.first == "transaction" || h.first == "receipt"; });
+    if (op.command == "SEND") {
+      if (seq) {
+        for (auto& p : pending_)
+          if (p.seq == seq) ++p.parts;
+      }
+      publish(std::move(op), seq);
+    } else {
+      bool positive = op.command == "ACK";
+      ack(std::move(op), positive);
+    }
+  }
+  if (seq) part_done(seq, true);
+}
+
+void Session::abort(Frame&& f) {
+  auto tx = f.header("transaction");
+  if (!tx) return protocol_error("ABORT without transaction header", {}, &f);
+  if (txs_.erase(std::string(*tx)) == 0)
+    return protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
+  if (auto r = f.header("receipt")) open_pending(std::string(*r), 0);
+}
+
+}  // namespace wharf::stomp

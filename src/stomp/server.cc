@@ -1,0 +1,76 @@
+#include "stomp/server.h"
+
+#include <future>
+
+#include "base/logging.h"
+#include "net/listener.h"
+#include "net/tcp_transport.h"
+#include "stomp/session.h"
+
+namespace wharf::stomp {
+
+class Server::Connections {
+ public:
+  void add(const std::shared_ptr<Session>& s) {
+    // Forget closed ones now and then, so the list stays proportional to the
+    // open connections.
+    if (list_.size() >= 2 * live_at_last_prune_ + 64) {
+      std::erase_if(list_, [](const auto& w) { return w.expired(); });
+      live_at_last_prune_ = list_.size();
+    }
+    list_.push_back(s);
+  }
+  void close_all(const std::string& why) {
+    for (auto& w : list_)
+      if (auto s = w.lock()) s->shut_down(why);
+    list_.clear();
+  }
+
+ private:
+  std::vector<std::weak_ptr<Session>> list_;
+  size_t live_at_last_prune_ = 0;
+};
+
+Server::Server(broker::Broker& broker, StompConfig config) : broker_(broker), config_(std::move(config)) {
+  for (unsigned i = 0; i < broker_.shards().count(); ++i) connections_.push_back(std::make_unique<Connections>());
+}
+
+Server::~Server() { stop(); }
+
+status Server::start() {
+  auto ep = net::parse_endpoint(config_.listen);
+  if (!ep.ok()) return ep.error();
+  auto& shards = broker_.shards();
+  auto loop = [&shards](unsigned i) -> asio::io_context& { return shards.io(ShardId(i)); };
+  listener_ = std::make_unique<net::ShardedListener>(
+      shards.count(), loop, [this](unsigned shard, const std::shared_ptr<net::Connection>& c) {
+        auto s = std::make_shared<Session>(broker_, config_, std::make_unique<net::TcpTransport>(c), c->peer(),
+                                           net::is_loopback_peer(c->peer()));
+        s->start();
+        connections_[shard]->add(s);
+        return std::make_unique<net::SharedSession>(std::move(s));
+      });
+  auto st = listener_->start(*ep);
+  if (!st.ok()) return st;
+  port_ = listener_->port();
+  started_ = true;
+  return {};
+}
+
+void Server::stop() {
+  if (!started_) return;
+  started_ = false;
+  listener_->stop();
+  if (ws_listener_) ws_listener_->stop();
+  auto& shards = broker_.shards();
+  std::vector<std::promise<void>> closed(shards.count());
+  for (unsigned i = 0; i < shards.count(); ++i) {
+    shards.post(ShardId(i), [this, i, &closed] {
+      connections_[i]->close_all("broker shutdown");
+      closed[i].set_value();
+    });
+  }
+  for (auto& p : closed) p.get_future().wait();
+}
+
+}  // namespace wharf::stomp
