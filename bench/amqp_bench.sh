@@ -56,7 +56,7 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 start_wharf() {
   local log=$SCRATCH/wharf.log
   : >"$log"
-  "$WHARF" serve --data-dir "$SCRATCH/wharf-data" --kafka-listen 127.0.0.1:0 --amqp-listen 127.0.0.1:0 \
+  "$WHARF" serve --data-dir "$SCRATCH/wharf-data" --kafka-listen 127.0.0.1:0 --amqp-listen 127.0.0.1:0 --stomp-listen 127.0.0.1:0 --stomp-ws-listen 127.0.0.1:0 \
     >>"$log" 2>&1 &
   WHARF_PID=$!
   for _ in $(seq 1000); do

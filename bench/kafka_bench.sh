@@ -39,7 +39,7 @@ start() {
   local dir=$1; shift
   PORT=$(free_port)
   local t0; t0=$(now_ns)
-  "$WHARF" serve --data-dir "$dir" --kafka-listen "127.0.0.1:$PORT" --amqp-listen 127.0.0.1:0 --log-level warn "$@" \
+  "$WHARF" serve --data-dir "$dir" --kafka-listen "127.0.0.1:$PORT" --amqp-listen 127.0.0.1:0 --stomp-listen 127.0.0.1:0 --stomp-ws-listen 127.0.0.1:0 --log-level warn "$@" \
     >>"$SCRATCH/broker.log" 2>&1 &
   PID=$!
   until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do

@@ -95,7 +95,7 @@ class Broker:
         args = [WHARF_BIN, "serve", "--data-dir", self.data_dir,
                 "--kafka-listen", f"127.0.0.1:{self.port}",
                 # AMQP on a kernel-chosen port: 5672 may be taken by another broker or test.
-                "--amqp-listen", "127.0.0.1:0",
+                "--amqp-listen", "127.0.0.1:0", "--stomp-listen", "127.0.0.1:0", "--stomp-ws-listen", "127.0.0.1:0",
                 "--shards", "2"] + self.extra_args
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      preexec_fn=die_with_parent)

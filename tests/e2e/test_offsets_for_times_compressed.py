@@ -51,7 +51,7 @@ class Broker:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [WHARF_BIN, "serve", "--data-dir", self.data_dir, "--kafka-listen", "127.0.0.1:0",
-             "--amqp-listen", "127.0.0.1:0"],
+             "--amqp-listen", "127.0.0.1:0", "--stomp-listen", "127.0.0.1:0", "--stomp-ws-listen", "127.0.0.1:0"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.port = self._wait_for_port(timeout=20)
         self.bootstrap = f"127.0.0.1:{self.port}"

@@ -106,6 +106,8 @@ class Broker:
         self.host = "127.0.0.1"
         self.lines = []
         self.port = None
+        self.stomp_port = None  # STOMP over TCP
+        self.ws_port = None     # STOMP over WebSocket (None when off)
         self.proc = None
         self._drainer = None
         self._lock = threading.Lock()
@@ -115,7 +117,7 @@ class Broker:
             self.host, self.port = external_address()
             return self
         args = [wharf_bin(), "serve", "--data-dir", self.data_dir, "--kafka-listen", "127.0.0.1:0",
-                "--amqp-listen", "127.0.0.1:0", "--shards", "2", *self.extra_args]
+                "--amqp-listen", "127.0.0.1:0", "--stomp-listen", "127.0.0.1:0", "--stomp-ws-listen", "127.0.0.1:0", "--shards", "2", *self.extra_args]
         with self._lock:
             self.lines.append("$ " + " ".join(args))
             first_line = len(self.lines)  # a restart must not read the previous run's port
@@ -127,11 +129,17 @@ class Broker:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             with self._lock:
+                ports = {}
                 for line in self.lines[first_line:]:
-                    m = re.search(r"amqp listening on \S+ \(port (\d+)\)", line)
+                    m = re.search(r"(amqp|stomp|stomp websocket) listening on \S+ \(port (\d+)\)", line)
                     if m:
-                        self.port = int(m.group(1))
-                        return self
+                        ports[m.group(1)] = int(m.group(2))
+                # The STOMP lines follow the AMQP one; WebSocket's only when it is on.
+                if "amqp" in ports and "stomp" in ports:
+                    self.port = ports["amqp"]
+                    self.stomp_port = ports["stomp"]
+                    self.ws_port = ports.get("stomp websocket")
+                    return self
             if self.proc.poll() is not None:
                 break
             time.sleep(0.02)

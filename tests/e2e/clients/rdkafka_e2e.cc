@@ -124,7 +124,7 @@ void start_broker(Broker& b) {
     // A short initial rebalance delay: no group here waits for a second member.
     ::execl(b.bin.c_str(), b.bin.c_str(), "serve", "--data-dir", data.c_str(), "--kafka-listen", "127.0.0.1:0",
             // AMQP on a kernel-chosen port too: 5672 may be taken by another broker or test.
-            "--amqp-listen", "127.0.0.1:0", "--groups-initial-rebalance-delay-ms", "300",
+            "--amqp-listen", "127.0.0.1:0", "--stomp-listen", "127.0.0.1:0", "--stomp-ws-listen", "127.0.0.1:0", "--groups-initial-rebalance-delay-ms", "300",
             static_cast<char*>(nullptr));
     std::fprintf(stderr, "exec %s: %s\n", b.bin.c_str(), std::strerror(errno));
     ::_exit(127);
