@@ -101,6 +101,7 @@ result<std::string> Session::temp_queue(const std::string& name) {
 }
 
 void Session::send(Frame&& f) {
+  published_ = true;
   if (!f.header("destination")) return protocol_error("SEND without destination header", {}, &f);
   if (auto tx = f.header("transaction")) {
     auto it = txs_.find(std::string(*tx));

@@ -3,6 +3,7 @@
 #include <future>
 
 #include "base/logging.h"
+#include "broker/resource_monitor.h"
 #include "net/listener.h"
 #include "net/tcp_transport.h"
 #include "stomp/session.h"
@@ -19,6 +20,13 @@ class Server::Connections {
       live_at_last_prune_ = list_.size();
     }
     list_.push_back(s);
+    if (alarms_.any()) s->set_alarm(true);
+  }
+  // The resource alarms changed (posted by the monitor, in order).
+  void set_alarms(const broker::ResourceAlarms& a) {
+    alarms_ = a;
+    for (auto& w : list_)
+      if (auto s = w.lock()) s->set_alarm(a.any());
   }
   void close_all(const std::string& why) {
     for (auto& w : list_)
@@ -29,6 +37,7 @@ class Server::Connections {
  private:
   std::vector<std::weak_ptr<Session>> list_;
   size_t live_at_last_prune_ = 0;
+  broker::ResourceAlarms alarms_;  // the last state posted to this shard
 };
 
 Server::Server(broker::Broker& broker, StompConfig config) : broker_(broker), config_(std::move(config)) {
@@ -50,16 +59,37 @@ status Server::start() {
         connections_[shard]->add(s);
         return std::make_unique<net::SharedSession>(std::move(s));
       });
+  // Subscribed before accepting: each shard learns the alarms in force
+  // before its first connection arrives.
+  alarm_subscription_ = broker::subscribe_on_shards(
+      broker_.resources(), shards,
+      [this](ShardId s, const broker::ResourceAlarms& a) { connections_[s.value]->set_alarms(a); });
   auto st = listener_->start(*ep);
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    stop_alarms();
+    return st;
+  }
   port_ = listener_->port();
   started_ = true;
   return {};
 }
 
+void Server::stop_alarms() {
+  if (!alarm_subscription_) return;
+  broker_.resources().unsubscribe(*alarm_subscription_);
+  alarm_subscription_.reset();
+  // Alarm news already posted to a shard refers to `this`: wait until every
+  // shard has run past it.
+  auto& shards = broker_.shards();
+  std::vector<std::promise<void>> passed(shards.count());
+  for (unsigned i = 0; i < shards.count(); ++i) shards.post(ShardId(i), [&passed, i] { passed[i].set_value(); });
+  for (auto& p : passed) p.get_future().wait();
+}
+
 void Server::stop() {
   if (!started_) return;
   started_ = false;
+  stop_alarms();
   listener_->stop();
   if (ws_listener_) ws_listener_->stop();
   auto& shards = broker_.shards();

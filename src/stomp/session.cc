@@ -125,7 +125,7 @@ result<size_t> Session::on_data(const net::Block&, std::span<uint8_t> data, size
 
 void Session::update_reading() {
   if (closed_) return;
-  bool pause = throttled_ || backlog_.size() >= config_.max_backlog_frames;
+  bool pause = throttled_ || backlog_.size() >= config_.max_backlog_frames || (alarm_ && published_);
   if (pause == read_paused_) return;
   read_paused_ = pause;
   if (pause) transport_->pause_reading();

@@ -67,6 +67,12 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   void on_close() override;
   void on_output_drained() override;
 
+  // A resource alarm was raised or cleared (server.h).
+  void set_alarm(bool on) {
+    alarm_ = on;
+    update_reading();
+  }
+
   // Broker shutdown: an ERROR frame saying `why`, then the socket closes.
   void shut_down(const std::string& why) { protocol_error(why); }
 
@@ -188,6 +194,8 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   bool draining_ = false;
   std::deque<Frame> backlog_;
   bool throttled_ = false;     // StoreFanout credit flow
+  bool alarm_ = false;         // a resource alarm is in force
+  bool published_ = false;     // this connection has sent a message
   bool read_paused_ = false;   // what we last told the transport
 
   // Heart-beats: intervals in ms (0 = none) and the last traffic each way.
