@@ -31,8 +31,10 @@ bool is_frame_only(std::string_view n) {
   return kSkip.count(n) != 0;
 }
 
-void header(std::string& out, std::string_view name, std::string_view value, Version v) {
-  append_escaped(name, v, out);
+// `name` is escaped unless it is one of ours (plain letters and '-').
+void header(std::string& out, std::string_view name, std::string_view value, Version v, bool our_name = true) {
+  if (our_name) out.append(name);
+  else append_escaped(name, v, out);
   out.push_back(':');
   if (v == Version::k1_0) {
     // 1.0 cannot escape: a value from another protocol keeps its text up to
@@ -166,7 +168,7 @@ void append_message_frame(const queue::Delivery& d, const MessageMeta& meta, Ver
     if (e.name.empty() || is_frame_only(e.name)) continue;
     if (v == Version::k1_0 && e.name.find_first_of(":\n") != std::string::npos) continue;
     if (!text_of(e.value, text)) continue;
-    header(h, e.name, text, v);
+    header(h, e.name, text, v, /*our_name=*/false);
   }
   number(h, "content-length", int64_t(m.body.size()), v);
   h.push_back('\n');

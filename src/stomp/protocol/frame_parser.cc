@@ -39,6 +39,10 @@ namespace {
 // escape, or npos when all is well.
 size_t unescape(std::string_view in, Version v, std::string& out) {
   out.clear();
+  if (in.find('\\') == std::string_view::npos) {  // the common case: nothing escaped
+    out.assign(in);
+    return std::string_view::npos;
+  }
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];

@@ -7,16 +7,24 @@ void append_escaped(std::string_view in, Version v, std::string& out) {
     out.append(in);
     return;
   }
-  for (char c : in) {
-    switch (c) {
+  // Most names and values need no escaping: copy runs of plain bytes whole.
+  const bool cr_special = v == Version::k1_2;
+  auto special = [cr_special](char c) { return c == '\n' || c == ':' || c == '\\' || (c == '\r' && cr_special); };
+  size_t from = 0;
+  while (from < in.size()) {
+    size_t at = from;
+    while (at < in.size() && !special(in[at])) ++at;
+    if (at == in.size()) {
+      out.append(in.substr(from));
+      return;
+    }
+    out.append(in.substr(from, at - from));
+    from = at + 1;
+    switch (in[at]) {
       case '\n': out += "\\n"; break;
       case ':': out += "\\c"; break;
       case '\\': out += "\\\\"; break;
-      case '\r':
-        if (v == Version::k1_2) out += "\\r";
-        else out.push_back(c);
-        break;
-      default: out.push_back(c);
+      case '\r': out += "\\r"; break;  // only a special in 1.2
     }
   }
 }
