@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "amqp/handler/stream_reader.h"
+#include "broker/stream_reader.h"
 #include "base/logging.h"
 #include "broker/client_ids.h"
 

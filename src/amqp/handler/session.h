@@ -50,10 +50,10 @@
 #include "broker/store_fanout.h"
 #include "broker/routing/registry.h"
 #include "broker/stream_cursor.h"
+#include "broker/stream_reader.h"
 
 namespace wharf::amqp {
 
-class StreamReader;  // stream_reader.h
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -86,7 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
     broker::queue::ConsumerId id;
     // A stream (x-queue-type: stream) consumer reads a Kafka topic instead.
     bool stream = false;
-    std::shared_ptr<StreamReader> reader;
+    std::shared_ptr<broker::StreamReader> reader;
   };
   // Deliveries a queue may send ahead of what this connection has written.
   static constexpr uint32_t kDeliveryCredit = 8192;

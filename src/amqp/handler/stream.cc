@@ -17,10 +17,12 @@
 
 #include "amqp/handler/message_convert.h"
 #include "amqp/handler/session.h"
-#include "amqp/handler/stream_reader.h"
+#include "broker/stream_reader.h"
 #include "base/logging.h"
 
 namespace wharf::amqp {
+
+using broker::StreamStart;
 
 namespace routing = broker::routing;
 using Id = msg::MethodId;
@@ -175,7 +177,7 @@ void Session::stream_consume(Channel& c, ChannelContext& ch, const routing::Queu
   Consumer k;
   k.tag = tag;
   k.stream = true;
-  k.reader = std::make_shared<StreamReader>(broker_, def.name, topic->partitions, *start, c.prefetch,
+  k.reader = std::make_shared<broker::StreamReader>(broker_, def.name, topic->partitions, *start, c.prefetch,
                                             std::move(sink), std::move(gone));
   auto reader = k.reader;
   c.consumers.emplace(tag, std::move(k));
@@ -212,7 +214,7 @@ void Session::stream_deliver(uint16_t cid, broker::queue::SessionId sess, const 
   if (!c) return;
   auto it = c->consumers.find(tag);
   if (it == c->consumers.end() || !it->second.reader) return;  // cancelled: nothing to give back
-  StreamReader& reader = *it->second.reader;
+  broker::StreamReader& reader = *it->second.reader;
   auto ch = c->ctx.lock();
   for (auto& r : records) {
     uint64_t t = c->next_tag++;

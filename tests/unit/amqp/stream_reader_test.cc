@@ -1,7 +1,7 @@
 // StreamReader on a real Broker with two shards: credit, every partition,
 // start positions, stop. The reader lives on shard 0 ("home"); partitions
 // spread over both shards, so reads cross shards as they do in the server.
-#include "amqp/handler/stream_reader.h"
+#include "broker/stream_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
-// StreamReader: one AMQP consumer of a stream queue, reading the Kafka topic
-// of the same name (every partition of it) with RabbitMQ's stream consumer
+// StreamReader: one consumer (AMQP or STOMP) of a stream queue, reading the
+// Kafka topic of the same name (every partition of it) with RabbitMQ's stream consumer
 // semantics: a credit of `prefetch` unacknowledged deliveries; an ack, nack,
 // reject or recover of a delivery gives its credit back (nothing is
 // requeued: a stream is not consumed, only read).
@@ -44,17 +44,13 @@
 #include "broker/stream_cursor.h"
 
 namespace wharf::broker {
+
 class Broker;
-}
-
-namespace wharf::amqp {
-
-using broker::StreamStart;
 
 class StreamReader : public std::enable_shared_from_this<StreamReader> {
  public:
   // Records of one partition, in offset order, at most the credit free.
-  using Sink = std::function<void(int32_t partition, std::vector<broker::StreamRecord>&&)>;
+  using Sink = std::function<void(int32_t partition, std::vector<StreamRecord>&&)>;
   // The topic or one of its partitions went away, or a read failed; the
   // reader has stopped.
   using Gone = std::function<void(const Error&)>;
@@ -63,7 +59,7 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
   // poll's work on a shard stays short whatever the prefetch.
   static constexpr uint32_t kMaxPerPoll = 256;
 
-  StreamReader(broker::Broker& broker, std::string topic, int32_t partitions, StreamStart start, uint32_t prefetch,
+  StreamReader(Broker& broker, std::string topic, int32_t partitions, StreamStart start, uint32_t prefetch,
                Sink sink, Gone gone);
   ~StreamReader();
 
@@ -97,14 +93,14 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
     bool in_flight = false;
     bool readable = true;  // may have data: false after a poll came back caught up, until woken
     uint32_t asked = 0;    // what the poll in flight may return
-    std::shared_ptr<broker::StreamCursor> cursor;  // used on the partition's shard only
+    std::shared_ptr<StreamCursor> cursor;  // used on the partition's shard only
     std::shared_ptr<int> alive;  // data waiters hold it weakly
   };
   struct Reply {
     status st;
     int64_t next = 0;
     bool caught_up = false;  // nothing more to read: a data waiter is armed
-    std::vector<broker::StreamRecord> records;
+    std::vector<StreamRecord> records;
   };
 
   void on_resolved(int32_t part, result<int64_t> r);
@@ -114,7 +110,7 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
   void on_data(int32_t part);
   void fail(const Error& e);
 
-  broker::Broker& broker_;
+  Broker& broker_;
   std::string topic_;
   StreamStart start_;
   uint32_t prefetch_;
@@ -131,4 +127,4 @@ class StreamReader : public std::enable_shared_from_this<StreamReader> {
   bool started_ = false, paused_ = true, stopped_ = false;
 };
 
-}  // namespace wharf::amqp
+}  // namespace wharf::broker

@@ -1,4 +1,4 @@
-#include "amqp/handler/stream_reader.h"
+#include "broker/stream_reader.h"
 
 #include <algorithm>
 
@@ -6,9 +6,9 @@
 
 #include "broker/broker.h"
 
-namespace wharf::amqp {
+namespace wharf::broker {
 
-StreamReader::StreamReader(broker::Broker& broker, std::string topic, int32_t partitions, StreamStart start,
+StreamReader::StreamReader(Broker& broker, std::string topic, int32_t partitions, StreamStart start,
                            uint32_t prefetch, Sink sink, Gone gone)
     : broker_(broker),
       topic_(std::move(topic)),
@@ -16,13 +16,13 @@ StreamReader::StreamReader(broker::Broker& broker, std::string topic, int32_t pa
       prefetch_(prefetch),
       sink_(std::move(sink)),
       gone_(std::move(gone)),
-      home_(broker::Shards::current()) {
+      home_(Shards::current()) {
   parts_.resize(size_t(std::max(partitions, 0)));
   for (int32_t i = 0; i < int32_t(parts_.size()); ++i) {
     Part& p = parts_[size_t(i)];
     p.id = i;
     p.shard = broker_.shard_of(topic_, i);
-    p.cursor = std::make_shared<broker::StreamCursor>();
+    p.cursor = std::make_shared<StreamCursor>();
     p.alive = std::make_shared<int>(0);
   }
 }
@@ -42,7 +42,7 @@ void StreamReader::open(std::function<void(status)> ready) {
                                     start = start_, weak, home = home_] {
       result<int64_t> r = make_error(Errc::kNotFound, fmt::format("partition {}-{} does not exist", topic, id));
       auto part = b->partition(topic, id);
-      if (part && !part->closed()) r = broker::start_offset(start, *part);
+      if (part && !part->closed()) r = start_offset(start, *part);
       shards->post(home, [weak, id, r = std::move(r)]() mutable {
         if (auto self = weak.lock()) self->on_resolved(id, std::move(r));
       });
@@ -112,7 +112,7 @@ void StreamReader::poll(Part& p, uint32_t max) {
   reserved_ += max;
   std::weak_ptr<StreamReader> weak = weak_from_this();
   std::weak_ptr<void> alive = p.alive;
-  broker::Shards* shards = &broker_.shards();
+  Shards* shards = &broker_.shards();
   // Runs on the partition's shard; touches only the partition, the cursor
   // (one poll at a time) and copies of plain values. `weak` is never locked
   // here: the reader is only ever used (and destroyed) at home. The answer
@@ -175,4 +175,4 @@ void StreamReader::fail(const Error& e) {
   if (gone_) gone_(e);
 }
 
-}  // namespace wharf::amqp
+}  // namespace wharf::broker
