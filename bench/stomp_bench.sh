@@ -49,9 +49,9 @@ if [ "$ONLY" != wharf ] && [ ! -f "$AMQ_HOME/bin/activemq.jar" ]; then
 fi
 [ -f build/build.ninja ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=(wharf-stomp-load)
-[ "$ONLY" = activemq ] || targets+=(wharf)
+[ "$ONLY" = activemq ] || [ -n "${WHARF_BIN:-}" ] || targets+=(wharf)
 cmake --build build -j "$JOBS" --target "${targets[@]}" >/dev/null
-WHARF=$ROOT/build/wharf
+WHARF=${WHARF_BIN:-$ROOT/build/wharf}  # WHARF_BIN: another build of the broker
 LOAD=$ROOT/build/bench/wharf-stomp-load
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/wharf-stomp-bench.XXXXXX")

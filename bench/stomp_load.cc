@@ -21,7 +21,9 @@
 //               every --ack-every (100) messages and for the last one.
 //   latency     transient, ack:auto, one SEND per send(2) at a fixed --rate
 //               (10,000/s); end-to-end latency percentiles in ms.
-// --ack, --receipt-every, --window and --batch override a mode's defaults.
+// --ack, --receipt-every, --window and --batch override a mode's defaults;
+// under --ack client-individual every message gets its own ACK (written
+// --ack-every at a time).
 //
 // Both throughput modes first send --warmup messages and wait until they are
 // consumed, then time --count messages: consumed/s is count over the time
@@ -85,6 +87,12 @@ struct Options {
   long rate = 10000;      // latency: messages/s
   double stall = 30;      // seconds without progress before giving up
 };
+
+std::string secs(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
+}
 
 int64_t mono_ns() {
   timespec ts;
@@ -422,7 +430,7 @@ class Producer {
       receipts_++;
     }
     if (must && !got)
-      die("producer: no RECEIPT for " + std::to_string(o_.stall) + " s (sent " + std::to_string(sent_) +
+      die("producer: no RECEIPT for " + secs(o_.stall) + " (sent " + std::to_string(sent_) +
           ", receipted up to " + std::to_string(receipted_) + ")");
   }
 
@@ -472,16 +480,26 @@ ConsumerResult consume(const Options& o, uint32_t run_id, Progress& progress) {
   char run_hex[8];
   put_hex(run_hex, run_id, 8);
   uint64_t expect = 1;      // next sequence number
-  uint64_t unacked = 0;     // messages since the last ACK
+  // ack:client is cumulative: one ACK (for the last message) every K. Under
+  // client-individual each message needs its own ACK; they are written K at
+  // a time. Either way at most K-1 messages wait, and an idle spell flushes.
+  const bool individual = o.ack == "client-individual";
+  uint64_t unacked = 0;     // messages since the last ACK was written
   std::string last_ack;     // `ack` header of the last message (escaped, as on the wire)
+  std::string acks_out;     // pending ACK frames (client-individual)
   const int64_t stall_ns = int64_t(o.stall * 1e9);
   int64_t idle_since = mono_ns();
   auto send_ack = [&] {
-    out.clear();
-    wharf_bench::stomp::append_frame(out, "ACK", {{"id", last_ack}});
-    c.send(out);
+    if (individual) {
+      c.send(acks_out);
+      acks_out.clear();
+    } else {
+      out.clear();
+      wharf_bench::stomp::append_frame(out, "ACK", {{"id", last_ack}});
+      c.send(out);
+      r.acks++;
+    }
     unacked = 0;
-    r.acks++;
   };
 
   FrameView f;
@@ -503,7 +521,12 @@ ConsumerResult consume(const Options& o, uint32_t run_id, Progress& progress) {
     if (client_ack) {
       auto a = f.header("ack");
       if (!a) die("consumer: MESSAGE without an ack header under ack:" + o.ack);
-      last_ack.assign(a->data(), a->size());
+      if (individual) {
+        wharf_bench::stomp::append_frame(acks_out, "ACK", {{"id", *a}});
+        r.acks++;
+      } else {
+        last_ack.assign(a->data(), a->size());
+      }
     }
     const std::string_view b = f.body;
     uint64_t seq = 0, sent = 0;
@@ -571,7 +594,7 @@ void wait_consumed(const Options& o, const Progress& progress, uint64_t seq, con
     seen = now_seen;
     if (mono_ns() > deadline)
       die(std::string(what) + ": consumed up to " + std::to_string(seen) + " of " + std::to_string(seq) +
-          ", nothing more for " + std::to_string(o.stall) + " s");
+          ", nothing more for " + secs(o.stall));
   }
 }
 
