@@ -33,8 +33,8 @@
 //
 // Every body starts with 40 ASCII characters: the run id (8 hex digits), the
 // sequence number (16 hex digits, 1, 2, 3, ... over warm-up and timed
-// messages) and the CLOCK_MONOTONIC time in ns at which it was written to the
-// socket (16 hex digits); the rest is 'x'. ASCII keeps the body valid UTF-8
+// messages) and the CLOCK_MONOTONIC time in ns just before its send(2) (taken
+// once per batch; 16 hex digits); the rest is 'x'. ASCII keeps the body valid UTF-8
 // for brokers that map STOMP bodies to JMS text. One producer, one queue and
 // one consumer without requeues means the broker must deliver in order, so the
 // consumer counts gaps (lost), going backwards (out_of_order) and
