@@ -63,14 +63,19 @@ void Session::ack(Frame&& f, bool positive) {
 }
 
 void Session::settle(const std::vector<uint64_t>& tags, bool positive) {
-  // Grouped by queue: one post per queue shard.
+  // Grouped by queue: one post per queue shard. Stream deliveries only give
+  // their reader its credit back.
   std::unordered_map<uint32_t, std::vector<queue::DeliveryTag>> by_queue;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> by_reader;  // by Sub::serial
   for (uint64_t t : tags) {
     auto it = unacked_.find(t);
     if (it == unacked_.end()) continue;
-    by_queue[it->second.queue].push_back(it->second.qtag);
+    if (it->second.queue == kStreamSlot) by_reader[it->second.sub].push_back(t);
+    else by_queue[it->second.queue].push_back(it->second.qtag);
     unacked_.erase(it);
   }
+  for (auto& [serial, raw] : by_reader)
+    if (Sub* s = sub_by_serial(serial); s && s->reader) s->reader->settle(raw);
   for (auto& [qi, qtags] : by_queue) {
     const QueueSlot& q = queues_[qi];
     shards_.run_at(q.shard, [host = &host_, vhost = vhost_, name = q.name, sess = qsession_, qtags = std::move(qtags),

@@ -406,7 +406,10 @@ void Session::on_close() {
   transport_->disarm_timer();
   // Requeue every unacked delivery and drop our consumers, queue by queue.
   std::vector<bool> had_consumer(queues_.size(), false);
-  for (auto& [_, s] : subs_) had_consumer[s.queue] = true;
+  for (auto& [_, s] : subs_) {
+    if (s.reader) s.reader->stop();
+    else had_consumer[s.queue] = true;
+  }
   for (size_t i = 0; i < queues_.size(); ++i) {
     shards_.run_at(queues_[i].shard,
                    [host = &host_, vhost = vhost_, name = queues_[i].name, sess = qsession_, c = bool(had_consumer[i])] {

@@ -45,6 +45,7 @@
 #include "broker/routing/registry.h"
 #include "broker/selector/message_fields.h"
 #include "broker/store_fanout.h"
+#include "broker/stream_reader.h"
 #include "net/session.h"
 #include "net/transport.h"
 #include "stomp/config.h"
@@ -96,6 +97,8 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
     // subscriber gets, so a non-matching message is settled, not kept.
     std::shared_ptr<const broker::selector::Selector> filter;
     uint32_t since_grant = 0;  // deliveries written since credit was last granted back
+    // A subscription to a stream queue reads its Kafka topic instead (queue == kStreamSlot).
+    std::shared_ptr<broker::StreamReader> reader;
   };
   struct Unacked {
     uint64_t sub = 0;   // Sub::serial
@@ -111,6 +114,10 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
     bool disconnect = false;  // close after sending it
   };
   static constexpr uint32_t kDeliveryCredit = 8192;
+  // Sub::queue / Unacked::queue of a stream subscription: no queue slot.
+  static constexpr uint32_t kStreamSlot = UINT32_MAX;
+  // Consumers pause while more than this waits to be written to the socket.
+  static constexpr size_t kOutputHighBytes = 4u << 20;
 
   // ---- frames (session.cc) ----
   void handle(Frame&& f);
@@ -157,6 +164,10 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   void pause_all(bool paused);
   uint32_t queue_slot(const std::string& name);
   Sub* sub_by_serial(uint64_t serial);
+
+  // ---- stream queues (stream.cc) ----
+  void stream_subscribe(Sub sub, const std::string& name, const Frame& f, uint32_t prefetch);
+  void stream_deliver(uint64_t serial, std::vector<broker::StreamRecord>&& records);
 
   // ---- ACK / NACK (ack.cc) ----
   void ack(Frame&& f, bool positive);

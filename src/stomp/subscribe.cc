@@ -142,6 +142,10 @@ void Session::subscribe(Frame&& f) {
     }
   }
   if (!permitted(routing::Perm::kRead, "queue", queue_name, f)) return;
+  if (auto def = registry_.find_queue(vhost_, queue_name); def.ok() && def->queue_type() == "stream") {
+    if (filter) return protocol_error("selectors are not supported on stream queues", {}, &f);
+    return stream_subscribe(std::move(sub), queue_name, f, prefetch);
+  }
   if (filter) {
     // TODO(selectors on shared queues): needs the queue engine's consumer
     // filter; until then refuse rather than deliver non-matching messages.
@@ -220,6 +224,7 @@ void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uin
 
 void Session::set_paused(Sub& s, bool paused) {
   if (!s.attached) return;
+  if (s.reader) return s.reader->set_paused(paused);
   const QueueSlot& q = queues_[s.queue];
   shards_.run_at(q.shard, [host = &host_, vhost = vhost_, name = q.name, id = s.consumer, paused] {
     auto live = host->get(vhost, name);
@@ -270,7 +275,7 @@ void Session::deliver(uint64_t serial, queue::Delivery&& d) {
   OutBuffer out;
   append_message_frame(d, meta, version_, out);
   send_raw(std::move(out));
-  if (!output_paused_ && transport_->queued_output_bytes() > (4u << 20)) {
+  if (!output_paused_ && transport_->queued_output_bytes() > kOutputHighBytes) {
     output_paused_ = true;
     pause_all(true);
   }
@@ -312,7 +317,8 @@ void Session::unsubscribe(Frame&& f) {
     drop = "stomp.durable." + client_id_ + "." + std::string(*dn);
   }
   std::optional<QueueSlot> slot;
-  if (sub && sub->attached) slot = queues_[sub->queue];
+  if (sub && sub->reader) sub->reader->stop();
+  else if (sub && sub->attached) slot = queues_[sub->queue];
   busy_ = true;
   std::weak_ptr<Session> weak = weak_from_this();
   auto after = [weak, receipt](bool) {
