@@ -163,6 +163,14 @@ void append_message_frame(const queue::Delivery& d, const MessageMeta& meta, Ver
   if (p.user_id) header(h, "user-id", *p.user_id, v);
   if (d.redelivered) header(h, "redelivered", "true", v);
   number(h, "JMSXDeliveryCount", d.delivery_count, v);
+  if (!m.deaths.empty()) {
+    // Dead-lettered: where it first died (deaths are newest first), so a
+    // client can move it back (ActiveMQ's original-destination header).
+    const auto& first = m.deaths.back();
+    header(h, "original-destination", "/queue/" + first.queue, v);
+    header(h, "x-first-death-queue", first.queue, v);
+    header(h, "x-first-death-reason", queue::death_reason_name(first.reason), v);
+  }
   std::string text;
   for (const auto& e : m.headers.fields) {
     if (e.name.empty() || is_frame_only(e.name)) continue;

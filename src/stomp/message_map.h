@@ -22,8 +22,9 @@
 // MESSAGE frames carry subscription, message-id, destination, ack (1.2,
 // client acks), the mapped properties, timestamp (ms the queue accepted the
 // message), expires (0 when none), priority, redelivered and
-// JMSXDeliveryCount, then the application headers rendered as text
-// (tables and lists, such as x-death, are left out).
+// JMSXDeliveryCount, for a dead-lettered message original-destination and
+// x-first-death-queue / -reason, then the application headers rendered as
+// text (tables and lists, such as x-death, are left out).
 //
 // Thread rules: plain functions.
 #pragma once

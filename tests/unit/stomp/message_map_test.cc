@@ -128,6 +128,19 @@ TEST(MessageMap, MessageFrameRoundTrip) {
   }
 }
 
+TEST(MessageMap, DeadLetteredShowsWhereFrom) {
+  queue::Delivery d;
+  queue::record_death(d.message, "orders", queue::DeathReason::kDeliveryLimit, 100);
+  queue::record_death(d.message, "DLQ.orders", queue::DeathReason::kExpired, 200);
+  MessageMeta meta{"s", "m", "", "/queue/DLQ.orders"};
+  OutBuffer out;
+  append_message_frame(d, meta, Version::k1_2, out);
+  Frame f = parse_written(out, Version::k1_2);
+  EXPECT_EQ(f.header("original-destination"), "/queue/orders");
+  EXPECT_EQ(f.header("x-first-death-queue"), "orders");
+  EXPECT_EQ(f.header("x-first-death-reason"), "delivery_limit");
+}
+
 TEST(MessageMap, Stomp10CannotEscape) {
   queue::Delivery d;
   d.message.headers.add("note", queue::Value(std::string("first\nsecond")));
