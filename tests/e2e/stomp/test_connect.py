@@ -63,6 +63,21 @@ class Negotiation(StompTest):
         f = r.read_frame()
         self.assertEqual((f.command, f.header("receipt-id")), ("RECEIPT", "r1"), f)
 
+    def test_connect_without_login_is_the_default_user(self):
+        r = self.raw()
+        r.send_frame("CONNECT", [("accept-version", "1.2"), ("host", "/")])
+        f = r.read_frame()
+        self.assertEqual(f.command, "CONNECTED", f)
+        r.send_frame("SEND", [("destination", "/queue/" + uniq("q")), ("receipt", "r1")], b"x")
+        self.assertEqual(r.read_frame().header("receipt-id"), "r1")
+
+    def test_second_connect_is_an_error(self):
+        r = self.raw(connect=True)
+        r.send_frame("CONNECT", [("accept-version", "1.2"), ("host", "/")])
+        f = r.read_frame()
+        self.assertEqual(f.command, "ERROR", f)
+        self.assertTrue(r.wait_closed())
+
     def test_frame_before_connect_is_an_error(self):
         r = self.raw()
         r.send_frame("SEND", [("destination", "/queue/x")], b"x")
@@ -90,6 +105,54 @@ class Negotiation(StompTest):
         f = r.read_frame()
         self.assertEqual(f.command, "ERROR", f)
         self.assertTrue(r.wait_closed())
+
+
+class Version10(StompTest):
+    """STOMP 1.0 clients: no subscription ids or NACK, ACK by message-id, no header escaping."""
+    shared_broker = True
+
+    def test_1_0_subscribe_ack_unsubscribe_by_destination(self):
+        q = "/queue/" + uniq("q")
+        r = self.raw(connect=True, version="1.0")
+        r.send_frame("SUBSCRIBE", [("destination", q), ("ack", "client"), ("receipt", "sub")])
+        f = r.read_frame()
+        self.assertEqual(f.header("receipt-id"), "sub", f)
+        r.send_frame("SEND", [("destination", q), ("x-colon", "a:b")], b"one")
+        f = r.read_frame()
+        self.assertEqual((f.command, f.body), ("MESSAGE", b"one"), f)
+        self.assertEqual(f.header("x-colon"), "a:b", "1.0 values are not escaped")
+        self.assertIsNone(f.header("ack"), "1.0 has no ack header")
+        r.send_frame("ACK", [("message-id", f.header("message-id")), ("receipt", "acked")])
+        self.assertEqual(r.read_frame().header("receipt-id"), "acked")
+        r.send_frame("UNSUBSCRIBE", [("destination", q), ("receipt", "unsub")])
+        self.assertEqual(r.read_frame().header("receipt-id"), "unsub")
+        r.send_frame("SEND", [("destination", q), ("receipt", "two")], b"two")
+        f = r.read_frame()
+        self.assertEqual((f.command, f.header("receipt-id")), ("RECEIPT", "two"), f)
+        self.assertIsNone(r.read_frame(timeout=QUIET_S), "a message after UNSUBSCRIBE")
+        # "one" was acked, "two" waits.
+        c, lc = self.stomp("1.0")
+        c.subscribe(q, id=None)
+        self.assertEqual([m.body for m in lc.wait_messages(1)], ["two"])
+        wait_until(lambda: len(lc.messages) > 1, QUIET_S)
+        self.assertEqual(lc.bodies(), ["two"])
+
+    def test_1_0_has_no_nack(self):
+        r = self.raw(connect=True, version="1.0")
+        r.send_frame("NACK", [("message-id", "x")])
+        f = r.read_frame()
+        self.assertEqual(f.command, "ERROR", f)
+        self.assertIn("NACK", f.header("message"))
+        self.assertTrue(r.wait_closed())
+
+    def test_1_0_backslash_is_literal(self):
+        q = "/queue/" + uniq("q")
+        r = self.raw(connect=True, version="1.0")
+        r.send_frame("SUBSCRIBE", [("destination", q), ("receipt", "sub")])
+        self.assertEqual(r.read_frame().header("receipt-id"), "sub")
+        r.send_frame("SEND", [("destination", q), ("x-path", r"C:\temp\n")], b"p")
+        f = r.read_frame()
+        self.assertEqual(f.header("x-path"), r"C:\temp\n")
 
 
 class VirtualHosts(StompTest):
@@ -137,7 +200,7 @@ class VirtualHosts(StompTest):
 
 class HeartBeats(StompTest):
     # The least interval the server holds clients to: small, so silence is noticed quickly.
-    broker_args = ("--stomp-heartbeat-ms", "100")
+    broker_args = ("--stomp-heartbeat-ms", "100", "--stomp-connect-timeout-ms", "300")
     shared_broker = True
 
     def test_server_sends_heart_beats_when_asked(self):
@@ -172,6 +235,10 @@ class HeartBeats(StompTest):
         self.assertFalse(lst.disconnected)
         q = "/queue/" + uniq("q")
         self.send_receipted(conn, lst, q, "still here")
+
+    def test_connection_without_connect_is_closed(self):
+        r = self.raw()
+        self.assertTrue(r.wait_closed(), "a socket that never sent CONNECT was kept open")
 
     def test_silent_client_is_disconnected(self):
         r = self.raw()

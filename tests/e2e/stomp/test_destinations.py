@@ -149,6 +149,77 @@ class Destinations(StompTest):
         wait_until(lambda: la.messages, QUIET_S)
         self.assertEqual(la.bodies(), [])
 
+    def test_temp_queue_goes_with_its_connection(self):
+        service = "/queue/" + uniq("service")
+        replier, lr = self.stomp()
+        self.subscribe_receipted(replier, lr, service, "svc")
+        requester, lq = self.stomp()
+        self.subscribe_receipted(requester, lq, "/temp-queue/gone", "ans")
+        self.send_receipted(requester, lq, service, "ping", **{"reply-to": "/temp-queue/gone"})
+        reply_to = lr.wait_messages(1)[0].headers["reply-to"]
+        requester.disconnect(receipt="bye")
+        self.assertTrue(lq.wait_receipt("bye"))
+        # Its queue is deleted (perhaps a moment after the close): a reply is refused.
+        def refused():
+            c, lc = self.stomp()
+            c.send(reply_to, "too late", receipt="r")
+            wait_until(lambda: lc.errors or "r" in lc.receipts)
+            return bool(lc.errors) and "no queue" in lc.errors[0].headers.get("message", "")
+        self.assertTrue(wait_until(refused), "a temporary queue outlived its connection")
+
+    def test_duplicate_subscription_id_is_an_error(self):
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, "/queue/" + uniq("q"), "same")
+        c.subscribe("/queue/" + uniq("q"), "same")
+        err = lc.wait_error()
+        self.assertIsNotNone(err)
+        self.assertIn("same", err.headers.get("message", ""))
+
+    def test_two_subscriptions_on_one_connection(self):
+        q1, q2 = "/queue/" + uniq("q"), "/queue/" + uniq("q")
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, q1, "one")
+        self.subscribe_receipted(c, lc, q2, "two")
+        self.send_receipted(c, lc, q1, "for one")
+        self.send_receipted(c, lc, q2, "for two")
+        got = lc.wait_messages(2)
+        self.assertEqual(sorted((m.headers["subscription"], m.body) for m in got),
+                         [("one", "for one"), ("two", "for two")])
+
+    def test_disconnect_receipt_means_every_send_was_taken(self):
+        # SENDs without receipts to queues on every shard, then DISCONNECT with a receipt:
+        # once it came, every message is in its queue.
+        queues = ["/queue/" + uniq("q") for _ in range(6)]
+        p, lp = self.stomp()
+        for i in range(300):
+            p.send(queues[i % len(queues)], f"m{i}")
+        p.disconnect(receipt="bye")
+        self.assertTrue(lp.wait_receipt("bye"))
+        for k, q in enumerate(queues):
+            r = self.raw(connect=True)
+            r.send_frame("SUBSCRIBE", [("destination", q), ("id", "s")])
+            want = [f"m{i}".encode() for i in range(k, 300, len(queues))]
+            got = []
+            for _ in want:
+                f = r.read_frame()
+                self.assertIsNotNone(f, f"{q}: only {len(got)} of {len(want)}")
+                got.append(f.body)
+            self.assertEqual(got, want)
+
+    def test_receipts_come_in_frame_order_across_queues(self):
+        queues = ["/queue/" + uniq("q") for _ in range(5)]
+        p, lp = self.stomp()
+        want = []
+        for i in range(100):
+            rid = f"r{i}"
+            if i % 10 == 3:
+                p.subscribe(queues[i % 5], f"s{i}", receipt=rid)
+            else:
+                p.send(queues[i % 5], "x", receipt=rid, persistent="true" if i % 2 else "false")
+            want.append(rid)
+        self.assertTrue(wait_until(lambda: len(lp.receipts) >= len(want)))
+        self.assertEqual(lp.receipts, want)
+
     def test_receipts_for_every_frame(self):
         q = "/queue/" + uniq("q")
         c, lc = self.stomp()

@@ -1,0 +1,56 @@
+"""Slow readers and large backlogs: nothing is lost or duplicated when the socket backs up."""
+
+import unittest
+
+from harness import StompTest, uniq, wait_until
+
+BODY = b"z" * 10_000
+COUNT = 2_000  # 20 MB: far more than the broker buffers for one connection before pausing
+
+
+class FlowControl(StompTest):
+    shared_broker = True
+
+    def test_reader_that_does_not_read_gets_everything_later(self):
+        q = "/queue/" + uniq("q")
+        r = self.raw(connect=True)
+        r.send_frame("SUBSCRIBE", [("destination", q), ("id", "s"), ("receipt", "sub")])
+        f = r.read_frame()
+        self.assertEqual(f.header("receipt-id"), "sub", f)
+        # The producer fills the queue while the subscriber reads nothing.
+        p, lp = self.stomp(auto_decode=False)
+        for i in range(COUNT - 1):
+            p.send(q, BODY, headers={"n": str(i)})
+        self.send_receipted(p, lp, q, BODY, n=str(COUNT - 1))
+        # Now read it all: in order, once each.
+        seen = []
+        while len(seen) < COUNT:
+            f = r.read_frame()
+            self.assertIsNotNone(f, f"connection ended after {len(seen)} messages")
+            self.assertEqual(f.command, "MESSAGE", f)
+            self.assertEqual(len(f.body), len(BODY))
+            seen.append(int(f.header("n")))
+        self.assertEqual(seen, list(range(COUNT)))
+
+    def test_producer_faster_than_consumer_with_client_acks(self):
+        q = "/queue/" + uniq("q")
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, q, "s", ack="client", **{"activemq.prefetchSize": "10"})
+        p, lp = self.stomp()
+        n = 500
+        for i in range(n):
+            p.send(q, f"m{i}")
+        self.send_receipted(p, lp, q, "last")
+        # Ack cumulatively every 10th message as they come.
+        acked = 0
+        while acked < n + 1:
+            got = lc.wait_messages(acked + 1)
+            self.assertGreater(len(got), acked, f"stalled after {acked} messages with prefetch 10")
+            self.assertLessEqual(len(got) - acked, 10, "more unacked messages than the prefetch")
+            c.ack(got[-1].headers["ack"])
+            acked = len(got)
+        self.assertEqual([m.body for m in lc.messages], [f"m{i}" for i in range(n)] + ["last"])
+
+
+if __name__ == "__main__":
+    unittest.main()
