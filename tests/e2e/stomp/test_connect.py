@@ -165,6 +165,13 @@ class VirtualHosts(StompTest):
         cls.user = uniq("user")
         add_vhost(broker.data_dir, cls.vhost)
         add_user(broker.data_dir, cls.user, PASSWORD, cls.vhost, ".*", ".*", ".*")
+        # CONNECT headers are never unescaped: a passcode with ':' and '\\' is taken as is.
+        cls.odd_user, cls.odd_password = uniq("odd"), "p:a\\ss\\c"
+        add_user(broker.data_dir, cls.odd_user, cls.odd_password, "/", ".*", ".*", ".*")
+        cls.reader = uniq("reader")
+        add_user(broker.data_dir, cls.reader, PASSWORD, "/", ".*", "^nothing$", ".*")
+        cls.picky = uniq("picky")
+        add_user(broker.data_dir, cls.picky, PASSWORD, "/", ".*", ".*", r"^rd\.")
 
     def test_host_header_selects_existing_vhost(self):
         q = uniq("q")
@@ -187,6 +194,30 @@ class VirtualHosts(StompTest):
         b, lb = self.stomp(headers={"host": "/"})
         self.send_receipted(b, lb, "/queue/" + q, "hello")
         self.assertEqual([m.body for m in la.wait_messages(1)], ["hello"])
+
+    def test_passcode_with_colon_and_backslash(self):
+        c, lc = self.stomp(login=self.odd_user, passcode=self.odd_password)
+        self.assertTrue(c.is_connected())
+        r = self.raw()
+        r.send_frame("CONNECT", [("accept-version", "1.2"), ("host", "/"), ("login", self.odd_user),
+                                 ("passcode", self.odd_password)])
+        self.assertEqual(r.read_frame().command, "CONNECTED")
+
+    def test_write_permission_is_checked(self):
+        c, lc = self.stomp(login=self.reader, passcode=PASSWORD)
+        c.send("/queue/" + uniq("q"), "x", receipt="r")
+        err = lc.wait_error()
+        self.assertIsNotNone(err, "a SEND without write permission was taken")
+        self.assertIn("Access refused", err.headers.get("message", ""))
+        self.assertNotIn("r", lc.receipts)
+
+    def test_read_permission_is_checked(self):
+        c, lc = self.stomp(login=self.picky, passcode=PASSWORD)
+        self.subscribe_receipted(c, lc, "/queue/rd." + uniq("q"), "ok")
+        c.subscribe("/queue/" + uniq("q"), "refused", receipt="r")
+        err = lc.wait_error()
+        self.assertIsNotNone(err, "a SUBSCRIBE without read permission was taken")
+        self.assertIn("Access refused", err.headers.get("message", ""))
 
     def test_user_without_access_to_vhost_is_refused(self):
         # The user has permissions only in cls.vhost; "/" is refused.
@@ -250,6 +281,13 @@ class HeartBeats(StompTest):
         self.assertGreater(sy, 0, "server does not expect the heart-beats offered")
         # We never send anything again: the server must hang up.
         self.assertTrue(r.wait_closed(), "a silent client was not disconnected")
+
+    def test_malformed_heart_beat_header_is_an_error(self):
+        r = self.raw()
+        r.send_frame("CONNECT", [("accept-version", "1.2"), ("host", "/"), ("heart-beat", "soon")])
+        f = r.read_frame()
+        self.assertEqual(f.command, "ERROR", f)
+        self.assertIn("heart-beat", f.header("message"))
 
     def test_beating_client_is_not_disconnected(self):
         r = self.raw()
