@@ -58,6 +58,25 @@ class Acks(StompTest):
         for m in again:
             self.assertEqual(m.headers.get("redelivered"), "true", m.headers)
 
+    def test_cumulative_ack_stays_within_its_subscription(self):
+        qa, qb = "/queue/" + uniq("qa"), "/queue/" + uniq("qb")
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, qa, "a", ack="client")
+        self.subscribe_receipted(c, lc, qb, "b", ack="client")
+        p, lp = self.stomp()
+        for i in range(3):
+            self.send_receipted(p, lp, qb, f"b{i}")  # b's deliveries come first
+        for i in range(3):
+            self.send_receipted(p, lp, qa, f"a{i}")
+        got = lc.wait_messages(6)
+        last_a = [m for m in got if m.headers["subscription"] == "a"][-1]
+        c.ack(last_a.headers["ack"], receipt="acked")  # acks a0..a2 only, not b's earlier ones
+        self.assertTrue(lc.wait_receipt("acked"))
+        c.disconnect(receipt="bye")
+        self.assertTrue(lc.wait_receipt("bye"))
+        self.assertEqual(self.drain(qa), [])
+        self.assertEqual(self.drain(qb), ["b0", "b1", "b2"])
+
     def test_client_ack_1_1_uses_message_id(self):
         q = "/queue/" + uniq("q")
         self.fill(q, 2)

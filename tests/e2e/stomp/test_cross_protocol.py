@@ -119,9 +119,10 @@ class CrossProtocol(StompTest):
 
     def test_stomp_send_to_missing_exchange_is_an_error(self):
         p, lp = self.stomp()
-        p.send(f"/exchange/{uniq('nope')}/k", "x")
+        p.send(f"/exchange/{uniq('nope')}/k", "x", receipt="r-x")
         err = lp.wait_error()
         self.assertIsNotNone(err)
+        self.assertEqual(err.headers.get("receipt-id"), "r-x")
         self.assertIn("exchange", (err.headers.get("message", "") + err.body).lower())
 
     def kafka_conf(self, **extra):

@@ -1,5 +1,6 @@
 """Destinations: /queue, /topic (with wildcards), /exchange, /amq/queue, /temp-queue, and receipts."""
 
+import time
 import unittest
 
 import pika
@@ -32,6 +33,23 @@ class Destinations(StompTest):
         for m in la.messages:
             self.assertEqual(m.headers["destination"], q)
             self.assertEqual(m.headers["subscription"], "a")
+
+    def test_message_headers(self):
+        q = "/queue/" + uniq("q")
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, q, "s")
+        before = int(time.time() * 1000)
+        self.send_receipted(c, lc, q, "one", **{"content-type": "text/plain"})
+        self.send_receipted(c, lc, q, "two")
+        got = lc.wait_messages(2)
+        after = int(time.time() * 1000)
+        h = got[0].headers
+        self.assertEqual((h["destination"], h["subscription"], h["content-type"]), (q, "s", "text/plain"))
+        self.assertEqual((h["priority"], h["expires"], h["JMSXDeliveryCount"]), ("4", "0", "1"))
+        # When the broker took it: wall-clock milliseconds (a second of slack for clock granularity).
+        self.assertTrue(before - 1000 <= int(h["timestamp"]) <= after + 1000, h["timestamp"])
+        self.assertNotEqual(got[0].headers["message-id"], got[1].headers["message-id"])
+        self.assertEqual(h["content-length"], "3")
 
     def test_topic_fan_out(self):
         t = uniq("t")

@@ -40,10 +40,11 @@ class Jms(StompTest):
 
     def test_bad_priority_is_an_error(self):
         p, lp = self.stomp()
-        p.send("/queue/" + uniq("q"), "x", headers={"priority": "high"})
+        p.send("/queue/" + uniq("q"), "x", headers={"priority": "high"}, receipt="r-prio")
         err = lp.wait_error()
         self.assertIsNotNone(err)
         self.assertIn("priority", err.headers.get("message", "") + err.body)
+        self.assertEqual(err.headers.get("receipt-id"), "r-prio", "the ERROR does not say which frame it is about")
 
     # ---- expiry ----
 
