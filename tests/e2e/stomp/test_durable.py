@@ -97,6 +97,24 @@ class Durable(StompTest):
         _, lc2 = self.subscriber(cid, topic, name)
         self.assertEqual([m.body for m in lc2.wait_messages(1)], ["two"])
 
+    # BUG (not fixed here): re-subscribing a durable subscription to another topic adds a
+    # binding to its queue (stomp.durable.<client-id>.<name>) instead of replacing the
+    # subscription, so it keeps receiving the old topic. JMS and ActiveMQ: a changed topic
+    # (or selector) deletes the old durable subscription and creates a new one.
+    @unittest.expectedFailure
+    def test_resubscribe_to_another_topic_replaces_subscription(self):
+        t1, t2, cid = "/topic/" + uniq("t1"), "/topic/" + uniq("t2"), uniq("client")
+        c, lc = self.subscriber(cid, t1, "moving")
+        c.disconnect(receipt="bye")
+        self.assertTrue(lc.wait_receipt("bye"))
+        self.publish(t1, ["old while away"])  # dropped with the old subscription
+        _, lc2 = self.subscriber(cid, t2, "moving")
+        self.publish(t1, ["old topic"])
+        self.publish(t2, ["new topic"])
+        lc2.wait_messages(1)
+        wait_until(lambda: len(lc2.messages) > 1, QUIET_S)
+        self.assertEqual(lc2.bodies(), ["new topic"])
+
     def test_durable_without_client_id_is_an_error(self):
         c, lc = self.stomp()
         c.subscribe("/topic/" + uniq("t"), "d", headers={"activemq.subscriptionName": "x"})
