@@ -80,6 +80,48 @@ class CrossProtocol(StompTest):
         self.assertEqual(h.get("x-num"), "12")
         self.assertIn(h.get("x-flag"), ("true", "True", "1"))
 
+    def test_amqp_header_names_and_values_are_escaped_for_stomp(self):
+        q = uniq("q")
+        ch = self.channel()
+        ch.queue_declare(q)
+        c12, l12 = self.stomp("1.2")
+        self.subscribe_receipted(c12, l12, f"/amq/queue/{q}", "s")
+        ch.basic_publish("", q, b"x", pika.BasicProperties(headers={"a:b": "c\nd:e\\f", "plain": "p"}))
+        m = l12.wait_messages(1)
+        self.assertEqual(len(m), 1)
+        self.assertEqual(m[0].headers.get("a:b"), "c\nd:e\\f")
+        # 1.0 cannot escape: the name with ':' is left out, values end at a line break.
+        c12.disconnect()
+        r = self.raw(connect=True, version="1.0")
+        r.send_frame("SUBSCRIBE", [("destination", f"/amq/queue/{q}")])
+        ch.basic_publish("", q, b"y", pika.BasicProperties(headers={"a:b": "gone", "multi": "one\ntwo", "plain": "p"}))
+        f = r.read_frame()
+        self.assertEqual(f.body, b"y", f)
+        self.assertIsNone(f.header("a"))
+        self.assertEqual(f.header("multi"), "one")
+        self.assertEqual(f.header("plain"), "p")
+
+    def test_expiry_and_message_id_both_ways(self):
+        q = uniq("q")
+        p, lp = self.stomp()
+        now = int(time.time() * 1000)
+        self.send_receipted(p, lp, f"/queue/{q}", "e", expires=str(now + 600_000), **{"amqp-message-id": "mid-1"})
+        ch = self.channel()
+        method, props, _ = amqp_get(ch, q)
+        self.assertIsNotNone(method)
+        self.assertEqual(props.message_id, "mid-1")
+        self.assertIsNotNone(props.expiration, "expires did not become an AMQP expiration")
+        self.assertTrue(0 < int(props.expiration) <= 600_000, props.expiration)
+        # And back: an AMQP expiration shows as an absolute expires.
+        q2 = uniq("q")
+        ch.queue_declare(q2)
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, f"/amq/queue/{q2}", "s")
+        ch.basic_publish("", q2, b"f", pika.BasicProperties(expiration="600000", message_id="mid-2"))
+        m = lc.wait_messages(1)[0]
+        self.assertEqual(m.headers.get("amqp-message-id"), "mid-2")
+        self.assertEqual(int(m.headers["expires"]), int(m.headers["timestamp"]) + 600_000)
+
     def test_amqp_to_stomp_queue_destination(self):
         # A queue STOMP made with /queue/ is the AMQP queue of that name.
         q = uniq("q")
