@@ -67,6 +67,14 @@ class Framing(StompTest):
             f"SEND\ndestination:{q}\nreceipt:sent\nx-cr:one\\rtwo\n\nbody\x00").encode())
         self.assertEqual(m.header("x-cr"), "one\rtwo")
 
+    def test_escaped_header_name_round_trip(self):
+        m = self.round_trip("1.2", lambda q: (
+            f"SEND\ndestination:{q}\nreceipt:sent\nx\\cname:v\n\nbody\x00").encode())
+        self.assertEqual(m.header("x:name"), "v")
+
+    def test_carriage_return_escape_is_an_error_in_1_1(self):
+        self.check_rejected(b"SEND\ndestination:/queue/x\nx-cr:a\\rb\n\nbody\x00", version="1.1")
+
     def test_crlf_line_ends_in_1_2(self):
         m = self.round_trip("1.2", lambda q: (
             f"SEND\r\ndestination:{q}\r\nreceipt:sent\r\nx-k:v\r\n\r\nbody\x00").encode())
@@ -98,7 +106,7 @@ class Framing(StompTest):
 
     # ---- broken input: ERROR, close, and nobody else notices ----
 
-    def check_rejected(self, bad, *expect_in_message):
+    def check_rejected(self, bad, *expect_in_message, version="1.2"):
         """Stores a message, sends `bad` on another connection, expects ERROR + close; the message is still there."""
         q = "/queue/" + uniq("q")
         keeper = self.raw(connect=True)
@@ -106,7 +114,7 @@ class Framing(StompTest):
         f = keeper.read_frame()
         self.assertEqual(f.header("receipt-id"), "kept", f)
 
-        r = self.raw(connect=True)
+        r = self.raw(connect=True, version=version)
         r.send(bad)
         f = r.read_frame()
         self.assertIsNotNone(f, "no ERROR frame before the close")
