@@ -67,6 +67,25 @@ class Durable(StompTest):
         wait_until(lambda: len(lc2.messages) > 1, QUIET_S)
         self.assertEqual(lc2.bodies(), ["new"], "a removed durable subscription kept messages")
 
+    def test_unsubscribe_by_name_from_a_later_connection(self):
+        # ActiveMQ's way to remove a durable subscription: connect with the client-id and
+        # UNSUBSCRIBE by name without subscribing first.
+        topic, cid, name = "/topic/" + uniq("t"), uniq("client"), "later"
+        c, lc = self.subscriber(cid, topic, name, header="durable-subscription-name")
+        c.disconnect(receipt="bye")
+        self.assertTrue(lc.wait_receipt("bye"))
+        self.publish(topic, ["pending"])
+        r, lr = self.stomp(headers={"client-id": cid})
+        r.unsubscribe("d", headers={"durable-subscription-name": name}, receipt="u")
+        self.assertTrue(lr.wait_receipt("u"))
+        self.assertEqual(lr.errors, [])
+        r.disconnect()
+        _, lc2 = self.subscriber(cid, topic, name, header="durable-subscription-name")
+        self.publish(topic, ["fresh"])
+        lc2.wait_messages(1)
+        wait_until(lambda: len(lc2.messages) > 1, QUIET_S)
+        self.assertEqual(lc2.bodies(), ["fresh"], "the removed subscription's pending message came")
+
     def test_plain_unsubscribe_keeps_subscription(self):
         topic, cid, name = "/topic/" + uniq("t"), uniq("client"), "kept"
         c, lc = self.subscriber(cid, topic, name)

@@ -87,6 +87,16 @@ class Framing(StompTest):
         self.assertEqual(m.header("x-color"), "red")
         self.assertEqual([v for n, v in m.headers if n == "x-color"], ["red"], "repeated header passed on twice")
 
+    def test_repeated_property_header_first_wins(self):
+        # Headers that become message properties follow the same rule as the others.
+        m = self.round_trip("1.2", lambda q: (
+            f"SEND\ndestination:{q}\nreceipt:sent\npersistent:true\npersistent:false\npriority:7\npriority:2\n"
+            f"content-type:text/a\ncontent-type:text/b\nexpires:0\nexpires:1\n\nbody\x00").encode())
+        self.assertEqual(m.header("persistent"), "true")
+        self.assertEqual(m.header("priority"), "7")
+        self.assertEqual(m.header("content-type"), "text/a")
+        self.assertEqual(m.header("expires"), "0", "a second expires header was applied")
+
     def test_heart_beat_eols_between_frames_are_ignored(self):
         m = self.round_trip("1.2", lambda q: (
             f"\n\r\n\nSEND\ndestination:{q}\nreceipt:sent\n\nbody\x00\n\n").encode())
