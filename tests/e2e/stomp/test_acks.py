@@ -162,6 +162,28 @@ class Acks(StompTest):
         self.subscribe_receipted(d, ld, q, "s")
         self.assertEqual(sorted(m.body for m in ld.wait_messages(3)), ["end", "m1", "m2"])
 
+    def test_resubscribe_with_same_id_gets_unacked_again(self):
+        q = "/queue/" + uniq("q")
+        self.fill(q, 1)
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, q, "s", ack="client-individual")
+        first = lc.wait_messages(2)
+        c.unsubscribe("s", receipt="u")
+        self.assertTrue(lc.wait_receipt("u"))
+        lc.take()
+        self.subscribe_receipted(c, lc, q, "s", ack="client-individual")
+        again = lc.wait_messages(2)
+        self.assertEqual(sorted(m.body for m in again), ["end", "m1"])
+        self.assertTrue(all(m.headers.get("redelivered") == "true" for m in again))
+        # An ack id of the first subscription no longer counts; the new ones do.
+        for m in first:
+            c.ack(m.headers["ack"])
+        c.ack(again[0].headers["ack"], receipt="a")
+        self.assertTrue(lc.wait_receipt("a"))
+        c.disconnect(receipt="bye")
+        self.assertTrue(lc.wait_receipt("bye"))
+        self.assertEqual(self.drain(q), [again[1].body])
+
     def test_prefetch_limits_unacked(self):
         q = "/queue/" + uniq("q")
         self.fill(q, 5)

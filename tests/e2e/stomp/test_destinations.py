@@ -51,6 +51,15 @@ class Destinations(StompTest):
         self.assertNotEqual(got[0].headers["message-id"], got[1].headers["message-id"])
         self.assertEqual(h["content-length"], "3")
 
+    def test_utf8_names_and_values(self):
+        q = "/queue/" + uniq("ünï") + "-✓"
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, q, "s")
+        self.send_receipted(c, lc, q, "Grüße ✓", **{"x-näme": "Zoë ✓", "content-type": "text/plain;charset=utf-8"})
+        m = lc.wait_messages(1)
+        self.assertEqual(len(m), 1)
+        self.assertEqual((m[0].body, m[0].headers.get("x-näme"), m[0].headers["destination"]), ("Grüße ✓", "Zoë ✓", q))
+
     def test_topic_fan_out(self):
         t = uniq("t")
         subs = []
