@@ -3,6 +3,8 @@
 import time
 import unittest
 
+import pika
+
 from harness import QUIET_S, StompTest, uniq, wait_until
 
 
@@ -145,6 +147,23 @@ class Jms(StompTest):
         self.assertEqual(self.selected("JMSPriority BETWEEN 2 AND 6", msgs), ["p4"])
         msgs = [("x", {"correlation-id": "abc"}), ("y", {"correlation-id": "xyz"})]
         self.assertEqual(self.selected("JMSCorrelationID IN ('abc', 'def')", msgs), ["x"])
+
+    def test_selector_does_not_coerce_strings_to_numbers(self):
+        # STOMP header values are strings; the JMS spec compares a string with a number as unknown.
+        msgs = [("ten", {"qty": "10"}), ("two", {"qty": "2"})]
+        self.assertEqual(self.selected("qty > 5", msgs), [])
+        self.assertEqual(self.selected("qty = '10'", msgs), ["ten"])
+
+    def test_selector_on_typed_amqp_headers(self):
+        key = uniq("typed").replace(".", "_")
+        _, lc = self.collect("/topic/" + key, selector="qty > 5 AND vip = TRUE")
+        _, lall = self.collect("/topic/" + key, "all")
+        ch = self.channel()
+        for body, headers in (("big-vip", {"qty": 10, "vip": True}), ("small-vip", {"qty": 2, "vip": True}),
+                              ("big", {"qty": 10, "vip": False}), ("none", {})):
+            ch.basic_publish("amq.topic", key, body.encode(), pika.BasicProperties(headers=headers))
+        lall.wait_messages(4)
+        self.assertEqual(self.quiet(lc), ["big-vip"])
 
     def test_bad_selector_error_names_position(self):
         c, lc = self.stomp()
