@@ -32,6 +32,28 @@ class FlowControl(StompTest):
             seen.append(int(f.header("n")))
         self.assertEqual(seen, list(range(COUNT)))
 
+    def test_pipelined_frames_behind_a_subscribe(self):
+        # One write: SUBSCRIBE (which waits for another shard) followed by more frames than the
+        # session's backlog holds; they are handled in order, none dropped.
+        q = "/queue/" + uniq("q")
+        n = 6000
+        r = self.raw(connect=True)
+        frames = [f"SUBSCRIBE\ndestination:{q}\nid:s\n\n\x00"]
+        frames += [f"SEND\ndestination:{q}\nn:{i}\n\n{i}\x00" for i in range(n)]
+        frames.append(f"UNSUBSCRIBE\nid:s\n\n\x00SUBSCRIBE\ndestination:{q}\nid:s\n\n\x00")
+        frames.append(f"SEND\ndestination:{q}\nn:{n}\nreceipt:last\n\n{n}\x00")
+        r.send("".join(frames).encode())
+        seen, receipt = [], False
+        while len(seen) < n + 1 or not receipt:
+            f = r.read_frame()
+            self.assertIsNotNone(f, f"connection ended after {len(seen)} messages")
+            self.assertNotEqual(f.command, "ERROR", f)
+            if f.command == "RECEIPT":
+                receipt = True
+            else:
+                seen.append(int(f.header("n")))
+        self.assertEqual(seen, list(range(n + 1)))
+
     def test_producer_faster_than_consumer_with_client_acks(self):
         q = "/queue/" + uniq("q")
         c, lc = self.stomp()
