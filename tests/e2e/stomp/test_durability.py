@@ -70,6 +70,23 @@ class Durability(StompTest):
         self.assertTrue({"m1", "m3"} <= set(left), f"unacked messages lost: {left}")
         self.assertEqual(len(set(left)), len(left))
 
+    def test_clean_shutdown_tells_clients_and_keeps_messages(self):
+        q = "/queue/" + uniq("q")
+        p, lp = self.stomp()
+        for i in range(3):
+            self.send_receipted(p, lp, q, f"s{i}", persistent="true")
+        r = self.raw(connect=True)
+        code = self.broker.stop(keep_data=True)
+        self.assertEqual(code, 0)
+        self.assertIn("stopped cleanly", self.broker.output())
+        f = r.read_frame()
+        self.assertIsNotNone(f, "the connection was dropped without an ERROR frame")
+        self.assertEqual(f.command, "ERROR", f)
+        self.assertTrue(r.wait_closed())
+        self._stomp.clear()
+        self.broker.restart()
+        self.assertEqual(self.drain(q, 3), ["s0", "s1", "s2"])
+
     def test_durable_subscription_survives_kill9(self):
         t, cid = "/topic/" + uniq("t"), uniq("client")
         c, lc = self.stomp(headers={"client-id": cid})
