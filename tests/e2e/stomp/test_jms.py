@@ -69,6 +69,39 @@ class Jms(StompTest):
         _, ld = self.collect(f"/queue/DLQ.{name}", "dlq")
         self.assertEqual(sorted(self.settle(ld, 2)), ["short-lived", "stale"])
 
+    def test_unacked_message_that_expired_is_not_redelivered(self):
+        name = uniq("q")
+        q = "/queue/" + name
+        c, lc = self.stomp()
+        self.subscribe_receipted(c, lc, q, "s", ack="client-individual")
+        until = now_ms() + 500
+        p, lp = self.stomp()
+        self.send_receipted(p, lp, q, "short", expires=str(until))
+        self.send_receipted(p, lp, q, "keeps")
+        self.assertEqual(len(lc.wait_messages(2)), 2)
+        wait_until(lambda: now_ms() > until + 50, 5.0)
+        c.disconnect(receipt="bye")  # both go back unacked; one has expired meanwhile
+        self.assertTrue(lc.wait_receipt("bye"))
+        _, ld = self.collect(q)
+        self.assertEqual(self.settle(ld, 1), ["keeps"])
+        _, ldlq = self.collect(f"/queue/DLQ.{name}", "dlq")
+        self.assertEqual(self.settle(ldlq, 1), ["short"])
+
+    def test_expired_while_durable_subscriber_away(self):
+        topic, cid = "/topic/" + uniq("t"), uniq("client")
+        c, lc = self.stomp(headers={"client-id": cid})
+        self.subscribe_receipted(c, lc, topic, "d", **{"activemq.subscriptionName": "n"})
+        c.disconnect(receipt="bye")
+        self.assertTrue(lc.wait_receipt("bye"))
+        until = now_ms() + 300
+        p, lp = self.stomp()
+        self.send_receipted(p, lp, topic, "short", expires=str(until))
+        self.send_receipted(p, lp, topic, "long")
+        wait_until(lambda: now_ms() > until + 50, 5.0)
+        c2, lc2 = self.stomp(headers={"client-id": cid})
+        self.subscribe_receipted(c2, lc2, topic, "d", **{"activemq.subscriptionName": "n"})
+        self.assertEqual(self.settle(lc2, 1), ["long"])
+
     # ---- virtual topics ----
 
     def test_virtual_topic_consumer_groups(self):
