@@ -189,6 +189,14 @@ class Framing(StompTest):
     def test_send_without_destination(self):
         self.check_rejected(b"SEND\nreceipt:r\n\nabc\x00", "destination")
 
+    def test_limits_apply_before_login(self):
+        r = self.raw()
+        r.send(b"CONNECT\naccept-version:1.2\nx-junk:" + b"j" * (MAX_HEADER_LINE * 4) + b"\n\n\x00")
+        f = r.read_frame()
+        self.assertIsNotNone(f, "no ERROR for an oversize CONNECT")
+        self.assertEqual(f.command, "ERROR", f)
+        self.assertTrue(r.wait_closed())
+
     def test_error_carries_receipt_id(self):
         r = self.raw(connect=True)
         r.send_frame("SEND", [("destination", "/nowhere/x"), ("receipt", "r-77")], b"x")
