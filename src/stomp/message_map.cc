@@ -97,9 +97,11 @@ result<queue::Message> message_of(Frame&& send, std::string exchange, std::strin
   auto& p = m.props;
   p.delivery_mode = queue::kDeliveryModeTransient;
   p.timestamp = now_ms / 1000;
+  // STOMP 1.2: only the first occurrence of a header counts, for the headers
+  // that become properties (persistent, expires, ...) as for the others.
+  std::unordered_set<std::string_view> seen;
   for (auto& [name, value] : send.headers) {
-    // STOMP 1.2: only the first occurrence of a header counts.
-    if (m.headers.find(name) != nullptr) continue;
+    if (!seen.insert(name).second) continue;
     if (is_frame_only(name)) continue;
     if (name == "content-type") {
       if (!p.content_type) p.content_type = value;

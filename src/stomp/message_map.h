@@ -3,9 +3,9 @@
 // adapter and ActiveMQ's STOMP transport do it:
 //
 //   STOMP header       queue::Message                 AMQP           Kafka record header
-//   content-type       props.content_type             content-type   content-type
+//   content-type       props.content_type             content-type   wharf.content-type
 //   content-encoding   props.content_encoding         content-encoding
-//   persistent:true    props.delivery_mode = 2        delivery-mode  (not kept)
+//   persistent:true    props.delivery_mode = 2        delivery-mode  wharf.delivery-mode
 //   priority (0-9)     props.priority (default 4)     priority
 //   expires (epoch ms) props.expiration_ms (relative) expiration
 //   correlation-id     props.correlation_id           correlation-id
@@ -14,6 +14,8 @@
 //   amqp-message-id    props.message_id               message-id
 //   app-id / user-id   props.app_id / user_id         app-id / user-id
 //   anything else      headers[name] (string)         headers table  record header
+// (Kafka: every property becomes a wharf.<AMQP name> record header, as
+// docs/amqp-streams.md says; application headers keep their names.)
 //
 // Not kept: destination, transaction, receipt, content-length and the
 // server's own MESSAGE headers (message-id, subscription, ack, redelivered).

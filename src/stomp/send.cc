@@ -152,11 +152,15 @@ void Session::publish(Frame&& f, uint64_t seq) {
     }
     break;
   }
+  // What an ERROR about this SEND echoes (receipt-id) once `f` was consumed.
+  Frame sent;
+  if (auto r = f.header("receipt")) sent.headers.emplace_back("receipt", std::string(*r));
   auto made = message_of(std::move(f), exchange, key, now_ms());
-  if (!made.ok()) return protocol_error(made.error().message);
+  if (!made.ok()) return protocol_error(made.error().message, {}, &sent);
   if (made->props.user_id && *made->props.user_id != user_)
     return protocol_error("user-id header set to '" + *made->props.user_id + "' but authenticated user was '" +
-                          user_ + "'");
+                              user_ + "'",
+                          {}, &sent);
   // Only a headers exchange looks at the headers: convert them just then.
   const routing::Table* hp = nullptr;
   routing::Table headers;
@@ -169,11 +173,10 @@ void Session::publish(Frame&& f, uint64_t seq) {
   }
   status st = registry_.route(vhost_, exchange, key, hp, &route_);
   if (st.ok() && route_.destinations().empty() && dest->kind == DestKind::kQueue) {
-    Frame about;
-    if (!ensure_queue(key, about)) return;
+    if (!ensure_queue(key, sent)) return;
     st = registry_.route(vhost_, exchange, key, hp, &route_);
   }
-  if (!st.ok()) return protocol_error(st.error().message);
+  if (!st.ok()) return protocol_error(st.error().message, {}, &sent);
   pub_queues_.clear();
   pub_topics_.clear();
   for (const auto& d : route_.destinations())

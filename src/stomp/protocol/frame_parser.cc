@@ -61,6 +61,24 @@ size_t unescape(std::string_view in, Version v, std::string& out) {
   return std::string_view::npos;
 }
 
+// Peer bytes quoted in an error message: the message becomes an ERROR
+// frame's header, which must be UTF-8 text, so anything but printable ASCII
+// is shown as \xNN.
+std::string printable(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(char(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void FrameParser::feed(std::span<const uint8_t> bytes) {
@@ -151,7 +169,7 @@ FrameParse FrameParser::next() {
   size_t next_pos = 0;
   if (!read_line(true, &line, &next_pos)) return errored ? err : FrameParse{};
   if (!is_known_command(line)) {
-    return fail(ParseError::kUnknownCommand, 0, "'" + std::string(line.substr(0, 64)) + "'");
+    return fail(ParseError::kUnknownCommand, 0, "'" + printable(line.substr(0, 64)) + "'");
   }
   f.command = std::string(line);
   pos = next_pos;
@@ -189,7 +207,7 @@ FrameParse FrameParser::next() {
   const size_t body_start = pos;
   if (auto cl = f.header("content-length")) {
     if (cl->empty() || cl->size() > 19 || cl->find_first_not_of("0123456789") != std::string_view::npos) {
-      return fail(ParseError::kBadContentLength, body_start, "'" + std::string(cl->substr(0, 32)) + "'");
+      return fail(ParseError::kBadContentLength, body_start, "'" + printable(cl->substr(0, 32)) + "'");
     }
     const uint64_t len = std::stoull(std::string(*cl));
     if (len > limits_.max_body) {

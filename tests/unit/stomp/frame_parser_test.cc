@@ -68,6 +68,14 @@ TEST(StompFrameParser, RejectsUnknownAndLowercaseCommands) {
   EXPECT_EQ(error_of("SEND \n\n\0"s).kind, ParseError::kUnknownCommand);
 }
 
+TEST(StompFrameParser, ErrorMessageQuotesPeerBytesAsPrintableAscii) {
+  // The message becomes an ERROR frame header, which must be UTF-8 text.
+  ParseError e = error_of("\x16\x03\xfcZ\n\n\0"s);
+  EXPECT_EQ(e.kind, ParseError::kUnknownCommand);
+  EXPECT_NE(e.message.find("'\\x16\\x03\\xfcZ'"), std::string::npos) << e.message;
+  for (unsigned char c : e.message) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << e.message;
+}
+
 TEST(StompFrameParser, DuplicateHeadersKeptFirstWins) {
   Frame f = one("MESSAGE\nfoo:first\nfoo:second\n\n\0"s);
   ASSERT_EQ(f.headers.size(), 2u);
