@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <mutex>
+#include <unordered_set>
 
 #include "base/logging.h"
 #include "base/version.h"
@@ -65,6 +67,28 @@ std::optional<Version> negotiate(std::optional<std::string_view> accept) {
   }
   return best;
 }
+
+// The client-ids of open connections, broker-wide: JMS allows one
+// connection per client id (its durable subscriptions are that client's).
+class ClientIds {
+ public:
+  static ClientIds& get() {
+    static ClientIds ids;
+    return ids;
+  }
+  bool claim(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return ids_.insert(id).second;
+  }
+  void release(const std::string& id) {
+    std::lock_guard lock(mu_);
+    ids_.erase(id);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> ids_;  // GUARDED_BY(mu_)
+};
 
 }  // namespace
 
@@ -218,7 +242,11 @@ void Session::connect(Frame&& f) {
     return protocol_error("Access refused for user '" + user->name + "' to vhost '" + vhost_ + "'",
                           st.error().message, &f);
   user_ = user->name;
-  client_id_ = std::string(f.header("client-id").value_or(""));
+  if (auto cid = f.header("client-id"); cid && !cid->empty()) {
+    if (!ClientIds::get().claim(std::string(*cid)))
+      return protocol_error("client-id '" + std::string(*cid) + "' is already connected", {}, &f);
+    client_id_ = std::string(*cid);
+  }
 
   Frame ok;
   ok.command = "CONNECTED";
@@ -404,6 +432,7 @@ void Session::on_close() {
   if (closed_) return;
   closed_ = true;
   transport_->disarm_timer();
+  if (!client_id_.empty()) ClientIds::get().release(client_id_);
   // Requeue every unacked delivery and drop our consumers, queue by queue.
   std::vector<bool> had_consumer(queues_.size(), false);
   for (auto& [_, s] : subs_) {

@@ -157,7 +157,9 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   // ---- SUBSCRIBE / UNSUBSCRIBE and deliveries (subscribe.cc) ----
   void subscribe(Frame&& f);
   void unsubscribe(Frame&& f);
-  void attach(Sub sub, const std::string& queue, const Frame& f, uint32_t prefetch, bool exclusive_queue);
+  // Attaches the subscription's consumer to `queue` (purged first when a
+  // durable subscription changed topic).
+  void attach(Sub sub, const std::string& queue, const Frame& f, uint32_t prefetch, bool purge_first);
   void deliver(uint64_t serial, broker::queue::Delivery&& d);
   void queue_cancelled(uint64_t serial);
   void set_paused(Sub& s, bool paused);
@@ -217,6 +219,7 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   std::unordered_map<std::string, uint32_t> queue_index_;
   std::unordered_map<std::string, Sub> subs_;           // by subscription id
   std::unordered_map<uint64_t, std::string> sub_ids_;   // serial -> id
+  std::unordered_map<uint64_t, Sub> leaving_;           // auto-ack subs unsubscribed, until the cancel is back
   uint64_t next_serial_ = 1;
   uint64_t next_tag_ = 1;
   std::map<uint64_t, Unacked> unacked_;                 // by ack id number (delivery order)

@@ -85,7 +85,7 @@ void Session::subscribe(Frame&& f) {
   }
 
   std::string queue_name;
-  bool exclusive_queue = false;
+  bool purge_first = false;
   switch (dest->kind) {
     case DestKind::kQueue:
       if (!ensure_queue(dest->name, f)) return;
@@ -100,7 +100,6 @@ void Session::subscribe(Frame&& f) {
       auto real = temp_queue(dest->name);
       if (!real.ok()) return protocol_error(real.error().message, {}, &f);
       queue_name = *real;
-      exclusive_queue = true;
       break;
     }
     case DestKind::kTopic:
@@ -117,7 +116,6 @@ void Session::subscribe(Frame&& f) {
         d.exclusive = true;
         d.auto_delete = true;
         owner = conn_id_;
-        exclusive_queue = true;
       }
       // A subscriber that NACKs forever does not loop forever.
       d.arguments.set("x-delivery-limit", routing::Value(int64_t(config_.max_redeliveries)));
@@ -129,6 +127,17 @@ void Session::subscribe(Frame&& f) {
       b.destination = d.name;
       b.routing_key = dest->kind == DestKind::kTopic ? amqp_topic_pattern(dest->name) : dest->key;
       if (!permitted(routing::Perm::kRead, "exchange", b.source, f)) return;
+      if (!r->created && d.durable) {
+        // A durable subscription coming back for another topic is a new
+        // subscription (JMS): the old binding goes, and so do the messages
+        // kept for it.
+        for (const auto& old : registry_.list_bindings(vhost_)) {
+          if (old.kind != routing::DestKind::kQueue || old.destination != d.name) continue;
+          if (old.source == b.source && old.routing_key == b.routing_key) continue;
+          (void)registry_.unbind(vhost_, old);
+          purge_first = true;
+        }
+      }
       if (auto st = registry_.bind(vhost_, b, owner); !st.ok()) {
         if (r->created && owner != routing::kNoOwner) registry_.remove_queue(vhost_, d.name);
         return protocol_error("cannot subscribe: " + st.error().message, {}, &f);
@@ -151,10 +160,10 @@ void Session::subscribe(Frame&& f) {
     // filter; until then refuse rather than deliver non-matching messages.
     return protocol_error("selectors on queue destinations are not supported yet", {}, &f);
   }
-  attach(std::move(sub), queue_name, f, prefetch, exclusive_queue);
+  attach(std::move(sub), queue_name, f, prefetch, purge_first);
 }
 
-void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uint32_t prefetch, bool) {
+void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uint32_t prefetch, bool purge_first) {
   sub.queue = queue_slot(queue_name);
   sub.serial = next_serial_++;
   ShardId shard = queues_[sub.queue].shard;
@@ -192,9 +201,10 @@ void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uin
   busy_ = true;
   shards_.call(
       shard,
-      [host = &host_, vhost = vhost_, queue_name, o = std::move(o)]() mutable -> result<queue::ConsumerId> {
+      [host = &host_, vhost = vhost_, queue_name, purge_first, o = std::move(o)]() mutable -> result<queue::ConsumerId> {
         auto q = host->get(vhost, queue_name, /*use=*/true);
         if (!q.ok()) return q.error();
+        if (purge_first) (void)(*q)->purge();
         return (*q)->attach(std::move(o));
       },
       [weak, serial, receipt](result<queue::ConsumerId> r) {
@@ -240,9 +250,12 @@ void Session::deliver(uint64_t serial, queue::Delivery&& d) {
   if (closed_) return;
   Sub* s = sub_by_serial(serial);
   if (!s) {
-    // Unsubscribed while this was on its way: its queue takes it back (an
-    // UNSUBSCRIBE requeues the subscription's unacked messages).
-    return;
+    // Unsubscribed while this was on its way. An acked-on-hand-out (auto)
+    // delivery is written (see unsubscribe()); any other goes back to the
+    // queue with the UNSUBSCRIBE's cancel (requeue_unacked).
+    auto it = leaving_.find(serial);
+    if (it == leaving_.end() || d.tag.value != 0) return;
+    s = &it->second;
   }
   const QueueSlot& q = queues_[s->queue];
   if (++s->since_grant >= kDeliveryCredit / 2) {
@@ -303,9 +316,13 @@ void Session::unsubscribe(Frame&& f) {
 
   std::optional<Sub> sub;
   if (it != subs_.end()) {
-    sub = std::move(it->second);
+    sub = it->second;
     subs_.erase(it);
     sub_ids_.erase(sub->serial);
+    // Auto-ack deliveries already on their way from the queue's shard are
+    // settled there: they are still written (they arrive before the
+    // cancel's answer, FIFO between shards), else they would be lost.
+    if (sub->ack == AckMode::kAuto && !sub->reader) leaving_.emplace(sub->serial, *sub);
     // Its unacked messages go back to the queue (ActiveMQ and RabbitMQ do
     // the same); forget our side of them.
     std::erase_if(unacked_, [&](const auto& e) { return e.second.sub == sub->serial; });
@@ -321,9 +338,11 @@ void Session::unsubscribe(Frame&& f) {
   else if (sub && sub->attached) slot = queues_[sub->queue];
   busy_ = true;
   std::weak_ptr<Session> weak = weak_from_this();
-  auto after = [weak, receipt](bool) {
+  uint64_t leaving_serial = sub ? sub->serial : 0;
+  auto after = [weak, receipt, leaving_serial](bool) {
     auto self = weak.lock();
     if (!self || self->closed_) return;
+    self->leaving_.erase(leaving_serial);
     self->busy_ = false;
     if (!receipt.empty()) self->open_pending(receipt, 0);
     self->run_backlog();
