@@ -55,8 +55,8 @@ struct ExchangeDef {
   bool durable = false;
   bool auto_delete = false;  // deleted when its last binding (as source) goes
   bool internal = false;     // clients cannot publish to it directly
+  Table arguments;           // "alternate-exchange": longstr; "x-delayed-type" when delayed
   bool delayed = false;      // declared as x-delayed-message; `type` is its x-delayed-type
-  Table arguments;           // "alternate-exchange": longstr
 
   // The "alternate-exchange" argument, or "" when none.
   std::string_view alternate_exchange() const;
