@@ -7,7 +7,8 @@
 #
 #   pending   PENDING 100-byte messages published with x-delay = 1 hour (so
 #             they all stay pending), then the broker's VmRSS (idle before,
-#             and 2 s after the last confirm)
+#             and 2 s after the last confirm); then the same with the due
+#             times spread over a day (one slot file per 10 s: 8,640 files)
 #   lateness  LATE messages with delays spread evenly over SPREAD ms starting
 #             DELAY ms after publishing, consumed as they fire; p50/p99/max of
 #             (received - due) in ms
@@ -68,6 +69,15 @@ start_wharf
 sleep 1
 "$LOAD" --port "$PORT" --mode fill --messages "$PENDING" --size "$SIZE" --delay-ms 3600000 --pid "$WHARF_PID"
 echo "delayed dir: $(du -sh "$SCRATCH/data/delayed" | cut -f1) in $(ls "$SCRATCH/data/delayed" | wc -l) slot file(s)"
+stop_wharf
+
+echo "# pending, spread: $PENDING x $SIZE-byte messages due evenly over 1 h .. 25 h (8,640 slot files)"
+start_wharf
+sleep 1
+"$LOAD" --port "$PORT" --mode fill --messages "$PENDING" --size "$SIZE" --delay-ms 3600000 --spread-ms 86400000 \
+  --pid "$WHARF_PID"
+echo "delayed dir: $(du -sh "$SCRATCH/data/delayed" | cut -f1) in $(ls "$SCRATCH/data/delayed" | wc -l) slot file(s)"
+echo "open descriptors of the broker: $(ls /proc/"$WHARF_PID"/fd | wc -l)"
 stop_wharf
 
 echo "# lateness: $LATE messages due ${DELAY}..$((DELAY + SPREAD)) ms after publishing"

@@ -5,7 +5,8 @@
 // Modes:
 //   fill      --messages (default 1,000,000) --size-byte bodies published
 //             with x-delay = --delay-ms (far in the future), with publisher
-//             confirms (a window of --window unconfirmed); then, after
+//             confirms (a window of --window unconfirmed), or with delays
+//             spread evenly over [--delay-ms, --delay-ms + --spread-ms); then, after
 //             --settle seconds, the VmRSS of broker --pid. The messages stay
 //             pending in the broker.
 //   lateness  a consumer connection on its own thread, then --messages
@@ -40,7 +41,7 @@ struct Options {
   long messages = 1'000'000;
   int size = 100;
   long delay_ms = 3'600'000;
-  long spread_ms = 2'000;
+  long spread_ms = -1;  // lateness default 2,000; fill default 0
   int window = 2'000;
   int pid = 0;
   double settle = 2;
@@ -147,13 +148,13 @@ int fill(const Options& o) {
   int64_t t0 = wall_ms();
   publish_all(c, o, "delay-bench-x", [&](long i, std::string& bytes) {
     std::memcpy(bytes.data(), &i, sizeof i);
-    return int64_t(o.delay_ms);
+    return int64_t(o.delay_ms + (o.spread_ms * (i - 1)) / o.messages);
   });
   int64_t t1 = wall_ms();
   std::this_thread::sleep_for(std::chrono::milliseconds(long(o.settle * 1000)));
   long after = o.pid ? rss_kb(o.pid) : 0;
-  std::printf("mode=fill messages=%ld size=%d delay_ms=%ld publish_s=%.2f rate=%.0f rss_before_kb=%ld rss_kb=%ld\n",
-              o.messages, o.size, o.delay_ms, (t1 - t0) / 1000.0, o.messages * 1000.0 / std::max<int64_t>(1, t1 - t0),
+  std::printf("mode=fill messages=%ld size=%d delay_ms=%ld spread_ms=%ld publish_s=%.2f rate=%.0f rss_before_kb=%ld rss_kb=%ld\n",
+              o.messages, o.size, o.delay_ms, o.spread_ms, (t1 - t0) / 1000.0, o.messages * 1000.0 / std::max<int64_t>(1, t1 - t0),
               before, after);
   amqp_connection_close(c, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(c);
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
     } else die("unknown option " + a);
   }
   if (o.messages <= 0) die("--messages must be positive");
+  if (o.spread_ms < 0) o.spread_ms = o.mode == "fill" ? 0 : 2'000;
   if (o.mode == "fill") return fill(o);
   if (o.mode == "lateness") return lateness(o);
   die("unknown mode " + o.mode);

@@ -148,7 +148,7 @@ status Engine::load(Slot& s) {
     if (auto st = s.file->append({reinterpret_cast<const uint8_t*>(s.out.data()), s.out.size()}); !st.ok())
       return st;
     s.written += s.out.size();
-    s.out.clear();
+    std::string().swap(s.out);
     mark_unsynced(s);
   }
   std::vector<Ref> refs;
@@ -421,7 +421,7 @@ void Engine::persist() {
       continue;
     }
     s.written += s.out.size();
-    s.out.clear();
+    std::string().swap(s.out);  // give the buffer back: there may be thousands of slots
     mark_unsynced(s);
   }
   to_write_ = std::move(failed);
