@@ -64,6 +64,13 @@ int64_t Engine::slot_of(int64_t due) const {
 
 std::string Engine::path_of(int64_t index) const { return dir_ + "/" + sf::file_name(index); }
 
+size_t Engine::buffered_bytes() const {
+  const size_t inline_capacity = std::string().capacity();  // the small-string buffer inside the object
+  size_t n = 0;
+  for (const auto& [i, s] : slots_) n += s.out.capacity() - inline_capacity;
+  return n;
+}
+
 size_t Engine::loaded_slots() const {
   size_t n = 0;
   for (const auto& [i, s] : slots_) n += s.loaded;
@@ -151,23 +158,29 @@ status Engine::load(Slot& s) {
     std::string().swap(s.out);
     mark_unsynced(s);
   }
-  std::vector<Ref> refs;
+  // The entries go straight to the end of heap_ (no second copy of a
+  // large slot), those named by kFired records are dropped, then the rest
+  // join the heap.
+  const size_t start = heap_.size();
   std::vector<uint64_t> fired;
   auto st = scan(s, [&](uint64_t pos, std::span<const uint8_t> rec) {
     uint8_t kind = rec[sf::kHeaderSize];
     if (kind == sf::kEntry && rec.size() >= sf::kHeaderSize + sf::kEntryFixed)
-      refs.push_back(Ref{int64_t(load_be64(&rec[sf::kHeaderSize + 1])), s.index, pos, uint32_t(rec.size()), 0});
+      heap_.push_back(Ref{int64_t(load_be64(&rec[sf::kHeaderSize + 1])), s.index, pos, uint32_t(rec.size()), 0});
     else if (kind == sf::kFired && rec.size() == sf::kHeaderSize + sf::kFiredSize)
       fired.push_back(load_be64(&rec[sf::kHeaderSize + 1]));
   });
-  if (!st.ok()) return st;
-  std::sort(fired.begin(), fired.end());
-  for (const Ref& r : refs) {
-    if (std::binary_search(fired.begin(), fired.end(), r.pos)) continue;
-    heap_.push_back(r);
-    std::push_heap(heap_.begin(), heap_.end(), Later{});
-    ++s.outstanding;
+  if (!st.ok()) {
+    heap_.resize(start);
+    return st;
   }
+  std::sort(fired.begin(), fired.end());
+  auto live_end = std::remove_if(heap_.begin() + ptrdiff_t(start), heap_.end(), [&](const Ref& r) {
+    return std::binary_search(fired.begin(), fired.end(), r.pos);
+  });
+  heap_.erase(live_end, heap_.end());
+  s.outstanding += heap_.size() - start;
+  for (size_t i = start; i < heap_.size(); ++i) std::push_heap(heap_.begin(), heap_.begin() + ptrdiff_t(i + 1), Later{});
   s.loaded = true;
   return {};
 }
@@ -245,6 +258,8 @@ void Engine::tick() {
     fire(ref);
   }
   if (heap_.empty() || heap_.size() < cfg_.max_loaded) advance_frontier(n);  // loading may have been blocked
+  // A large slot that has fired leaves a large, mostly empty vector behind.
+  if (heap_.capacity() > 65536 && heap_.size() < heap_.capacity() / 4) heap_.shrink_to_fit();
   const int64_t current = slot_of(n);
   for (auto it = slots_.begin(); it != slots_.end() && it->first < current; ++it) maybe_retire(it->second, n);
   in_tick_ = false;

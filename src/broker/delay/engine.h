@@ -128,6 +128,9 @@ class Engine : public Flushable, public std::enable_shared_from_this<Engine> {
   size_t loaded_slots() const;
   size_t loaded_entries() const { return heap_.size(); }  // Refs in memory
   size_t in_flight() const { return in_flight_; }
+  // Write-buffer capacity held by all slots (0 once everything is written;
+  // O(slots) to compute).
+  size_t buffered_bytes() const;
   uint64_t scheduled_total() const { return scheduled_total_; }  // schedule() calls accepted
   uint64_t fired_total() const { return fired_total_; }          // deliveries completed (done ok)
   std::optional<int64_t> next_due() const;

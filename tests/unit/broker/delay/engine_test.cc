@@ -306,6 +306,7 @@ TEST(DelayEngine, FarFutureEntriesStayOnDiskNotInMemory) {
   EXPECT_EQ(e->loaded_entries(), 0u);
   EXPECT_EQ(e->loaded_slots(), 0u);
   EXPECT_EQ(e->slot_count(), 50u);
+  EXPECT_EQ(e->buffered_bytes(), 0u);  // written out, and the buffers given back
   ASSERT_TRUE(e->close().ok());
 
   // After a restart nothing is read until a slot comes close.
