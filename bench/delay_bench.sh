@@ -9,6 +9,8 @@
 #             they all stay pending), then the broker's VmRSS (idle before,
 #             and 2 s after the last confirm); then the same with the due
 #             times spread over a day (one slot file per 10 s: 8,640 files)
+#   backlog   PENDING messages all due 20 s after publishing: time until all
+#             have fired into their queue and the broker's peak VmRSS
 #   lateness  LATE messages with delays spread evenly over SPREAD ms starting
 #             DELAY ms after publishing, consumed as they fire; p50/p99/max of
 #             (received - due) in ms
@@ -78,6 +80,13 @@ sleep 1
   --pid "$WHARF_PID"
 echo "delayed dir: $(du -sh "$SCRATCH/data/delayed" | cut -f1) in $(ls "$SCRATCH/data/delayed" | wc -l) slot file(s)"
 echo "open descriptors of the broker: $(ls /proc/"$WHARF_PID"/fd | wc -l)"
+stop_wharf
+
+echo "# backlog: $PENDING x $SIZE-byte messages due 20 s after publishing, all fired into one queue"
+start_wharf
+sleep 1
+"$LOAD" --port "$PORT" --mode fill --messages "$PENDING" --size "$SIZE" --delay-ms 20000 --pid "$WHARF_PID" \
+  --settle 0 --wait-fired
 stop_wharf
 
 echo "# lateness: $LATE messages due ${DELAY}..$((DELAY + SPREAD)) ms after publishing"

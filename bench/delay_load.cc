@@ -8,7 +8,9 @@
 //             confirms (a window of --window unconfirmed), or with delays
 //             spread evenly over [--delay-ms, --delay-ms + --spread-ms); then, after
 //             --settle seconds, the VmRSS of broker --pid. The messages stay
-//             pending in the broker.
+//             pending in the broker; with --wait-fired the tool then polls
+//             the queue's count until all have fired, printing the broker's
+//             peak VmRSS meanwhile.
 //   lateness  a consumer connection on its own thread, then --messages
 //             published with delays spread evenly over [--delay-ms,
 //             --delay-ms + --spread-ms). Each body carries its due time
@@ -46,6 +48,7 @@ struct Options {
   int pid = 0;
   double settle = 2;
   bool persistent = false;
+  bool wait_fired = false;
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -156,6 +159,24 @@ int fill(const Options& o) {
   std::printf("mode=fill messages=%ld size=%d delay_ms=%ld spread_ms=%ld publish_s=%.2f rate=%.0f rss_before_kb=%ld rss_kb=%ld\n",
               o.messages, o.size, o.delay_ms, o.spread_ms, (t1 - t0) / 1000.0, o.messages * 1000.0 / std::max<int64_t>(1, t1 - t0),
               before, after);
+  if (o.wait_fired) {
+    // Until every message has fired into the queue: the queue's count by
+    // passive declare, and the broker's peak RSS meanwhile.
+    long peak = after;
+    uint32_t count = 0;
+    int64_t f0 = wall_ms();
+    while (count < uint32_t(o.messages)) {
+      amqp_queue_declare_ok_t* ok =
+          amqp_queue_declare(c, 1, amqp_cstring_bytes("delay-bench-q"), 1, 0, 0, 0, amqp_empty_table);
+      check(amqp_get_rpc_reply(c), "queue.declare passive");
+      count = ok->message_count;
+      if (o.pid) peak = std::max(peak, rss_kb(o.pid));
+      if (wall_ms() - f0 > 600'000) die("not all fired within 10 minutes");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::printf("mode=fired messages=%ld waited_s=%.2f peak_rss_kb=%ld rss_kb=%ld\n", o.messages,
+                (wall_ms() - f0) / 1000.0, peak, o.pid ? rss_kb(o.pid) : 0);
+  }
   amqp_connection_close(c, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(c);
   return 0;
@@ -230,9 +251,11 @@ int main(int argc, char** argv) {
     else if (a == "--pid") o.pid = std::stoi(val());
     else if (a == "--settle") o.settle = std::stod(val());
     else if (a == "--persistent") o.persistent = true;
+    else if (a == "--wait-fired") o.wait_fired = true;
     else if (a == "--help") {
       std::puts("wharf-delay-load --port N [--mode fill|lateness] [--messages N] [--size B] [--delay-ms MS]\n"
-                "                 [--spread-ms MS] [--window N] [--pid PID] [--settle S] [--persistent]");
+                "                 [--spread-ms MS] [--window N] [--pid PID] [--settle S] [--persistent]\n"
+                "                 [--wait-fired]");
       return 0;
     } else die("unknown option " + a);
   }
