@@ -130,10 +130,25 @@ void Session::schedule_delayed(const queue::Message& m, int64_t delay_ms, PartDo
   broker::delay::DelayTarget target{vhost_, m.exchange, m.routing_key, ""};
   broker::delay::Schedule s;
   s.delay_ms = delay_ms;
-  broker_.delays().schedule(std::move(target), m, std::move(s), [part_done = std::move(part_done)](status st) {
-    if (!st.ok()) WLOG_WARN("amqp", "delayed publish failed: {}", st.error().message);
-    if (part_done) part_done(st.ok());
-  });
+  // Credit flow as for stores (below): the engine's shard must not collect
+  // an unbounded pile of posted schedules from a fast publisher.
+  inflight_->stores.fetch_add(1, std::memory_order_relaxed);
+  broker_.delays().schedule(
+      std::move(target), m, std::move(s),
+      [part_done = std::move(part_done), inflight = inflight_, weak = weak_from_this()](status st) {
+        if (!st.ok()) WLOG_WARN("amqp", "delayed publish failed: {}", st.error().message);
+        if (part_done) part_done(st.ok());
+        // `done` runs on this session's shard.
+        if (inflight->stores.fetch_sub(1, std::memory_order_acq_rel) - 1 <= Inflight::kLow &&
+            inflight->throttled.exchange(false)) {
+          if (auto self = weak.lock(); self && !self->closed_) self->conn_.throttle(false);
+        }
+      });
+  if (inflight_->stores.load(std::memory_order_relaxed) > Inflight::kHigh && !inflight_->throttled.load()) {
+    conn_.throttle(true);
+    inflight_->throttled.store(true);
+    if (inflight_->stores.load() <= Inflight::kLow && inflight_->throttled.exchange(false)) conn_.throttle(false);
+  }
 }
 
 void Session::send_return(ChannelContext& ch, const queue::Message& m) {

@@ -87,6 +87,22 @@ class DelayedMessageTest(BrokerTest):
         self.assertEqual(a.bodies, ["now", "late"])
         self.assertEqual(b.bodies, ["now", "late"])
 
+    def test_a_delayed_publish_in_a_transaction_waits_for_commit(self):
+        conn = self.connect()
+        ch = conn.channel()
+        x = self.declare(ch)
+        q = self.bound_queue(ch, x)
+        ch.tx_select()
+        ch.basic_publish(x, "k", "late", properties=delayed(200))
+        ch.basic_publish(x, "k", "now")
+        # Longer than the delay: had the delayed message been handed over at
+        # publish, it would be in the queue by now.
+        settle(conn, 1.0)
+        self.assertEqual(ch.queue_declare(q, passive=True).method.message_count, 0)
+        ch.tx_commit()
+        inbox = self.consume(conn, q, 2, "both messages after the commit")
+        self.assertEqual(inbox.bodies, ["now", "late"])
+
     def test_declare_needs_a_valid_delayed_type(self):
         ch = self.channel()
         for args in ({}, {"x-delayed-type": "bogus"}, {"x-delayed-type": 5}):
