@@ -13,7 +13,7 @@ namespace sf = slot_format;
 
 bool Engine::Later::operator()(const Ref& a, const Ref& b) const {
   if (a.due != b.due) return a.due > b.due;
-  if (a.slot != b.slot) return a.slot > b.slot;
+  if (a.slot_delta != b.slot_delta) return a.slot_delta > b.slot_delta;
   return a.pos > b.pos;
 }
 
@@ -60,6 +60,10 @@ int64_t Engine::now() const {
 
 int64_t Engine::slot_of(int64_t due) const {
   return due >= 0 ? due / cfg_.slot_ms : (due - cfg_.slot_ms + 1) / cfg_.slot_ms;
+}
+
+Engine::Ref Engine::make_ref(int64_t due, int64_t slot, uint64_t pos, size_t len) const {
+  return Ref{due, pos, uint32_t(len), int32_t(slot - slot_of(due))};
 }
 
 std::string Engine::path_of(int64_t index) const { return dir_ + "/" + sf::file_name(index); }
@@ -166,7 +170,7 @@ status Engine::load(Slot& s) {
   auto st = scan(s, [&](uint64_t pos, std::span<const uint8_t> rec) {
     uint8_t kind = rec[sf::kHeaderSize];
     if (kind == sf::kEntry && rec.size() >= sf::kHeaderSize + sf::kEntryFixed)
-      heap_.push_back(Ref{int64_t(load_be64(&rec[sf::kHeaderSize + 1])), s.index, pos, uint32_t(rec.size()), 0});
+      heap_.push_back(make_ref(int64_t(load_be64(&rec[sf::kHeaderSize + 1])), s.index, pos, rec.size()));
     else if (kind == sf::kFired && rec.size() == sf::kHeaderSize + sf::kFiredSize)
       fired.push_back(load_be64(&rec[sf::kHeaderSize + 1]));
   });
@@ -229,7 +233,7 @@ status Engine::schedule(const DelayTarget& t, const queue::Message& m, const Sch
   auto pos = append(sl, record_);
   if (!pos.ok()) return pos.error();
   if (sl.loaded) {
-    heap_.push_back(Ref{occ->due, sl.index, *pos, uint32_t(record_.size()), 0});
+    heap_.push_back(make_ref(occ->due, sl.index, *pos, record_.size()));
     std::push_heap(heap_.begin(), heap_.end(), Later{});
     ++sl.outstanding;
     sl.retiring = false;
@@ -269,7 +273,7 @@ void Engine::tick() {
 }
 
 void Engine::fire(Ref ref) {
-  auto it = slots_.find(ref.slot);
+  auto it = slots_.find(slot_of(ref));
   assert(it != slots_.end());
   Slot& s = it->second;
   if (ref.pos + ref.len > s.written) persist();  // it is still in the write buffer
@@ -313,11 +317,10 @@ void Engine::fired(Ref ref, const std::vector<uint8_t>& record, status st) {
   if (closed_) return;
   const int64_t n = now();
   if (!st.ok()) {
-    if (ref.retries == 0 || ref.retries % 60 == 0)
+    if (failures_++ % 100 == 0)  // a storage problem fails many at once: say it, not each
       WLOG_WARN("delay", "delayed message delivery failed ({}); retrying in {} ms", st.error().message,
                 cfg_.retry_ms);
-    ref.due = n + cfg_.retry_ms;
-    ++ref.retries;
+    ref = make_ref(n + cfg_.retry_ms, slot_of(ref), ref.pos, ref.len);
     heap_.push_back(ref);
     std::push_heap(heap_.begin(), heap_.end(), Later{});
     arm();
@@ -341,14 +344,14 @@ void Engine::fired(Ref ref, const std::vector<uint8_t>& record, status st) {
     Slot& ns = slot(slot_of(std::max(next->due, n)));
     auto pos = append(ns, record_);
     if (pos.ok() && ns.loaded) {
-      heap_.push_back(Ref{next->due, ns.index, *pos, uint32_t(record_.size()), 0});
+      heap_.push_back(make_ref(next->due, ns.index, *pos, record_.size()));
       std::push_heap(heap_.begin(), heap_.end(), Later{});
       ++ns.outstanding;
       ns.retiring = false;
     }
     flush_requested(record_.size(), false);
   }
-  auto it = slots_.find(ref.slot);
+  auto it = slots_.find(slot_of(ref));
   assert(it != slots_.end());
   Slot& s = it->second;
   record_.clear();

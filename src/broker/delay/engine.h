@@ -7,7 +7,7 @@
 // record in the append-only file of the slot its due time falls in
 // (slot_format.h). In memory the engine keeps one small Slot per slot file
 // (O(slots), never O(messages)) plus, for the slots that are "loaded", one
-// 32-byte Ref per unfired entry in a min-heap by due time. A slot is loaded
+// 24-byte Ref per unfired entry in a min-heap by due time. A slot is loaded
 // (its file read, torn tail cut, fired entries skipped) once its start is
 // within preload_ms of now; slots load strictly in time order, so every entry
 // of an unloaded slot is due after every loaded one. A timer (hooks.wake_at)
@@ -141,16 +141,18 @@ class Engine : public Flushable, public std::enable_shared_from_this<Engine> {
   void end_flush_round(const storage::FlushJob& job, const status& st) override;
 
  private:
-  // A pending entry of a loaded slot. 32 bytes: this is the per-message
-  // memory, and only for loaded slots.
+  // A pending entry of a loaded slot. 24 bytes: this is the per-message
+  // memory, and only for loaded slots. The slot is stored relative to the
+  // slot of the due time (they differ only for entries placed in the
+  // current slot because their time had passed, and for retries).
   struct Ref {
     int64_t due;
-    int64_t slot;
-    uint64_t pos;  // record position in the slot file
-    uint32_t len;  // record length, header included
-    uint32_t retries;
+    uint64_t pos;        // record position in the slot file
+    uint32_t len;        // record length, header included
+    int32_t slot_delta;  // slot = slot_of(due) + slot_delta
   };
-  struct Later {  // heap order: earliest due first, then slot, then position
+  static_assert(sizeof(Ref) == 24, "Ref is the per-message memory of loaded slots");
+  struct Later {  // heap order: earliest due first, then slot, then position (equal dues: equal base slots)
     bool operator()(const Ref& a, const Ref& b) const;
   };
   struct Slot {
@@ -174,6 +176,8 @@ class Engine : public Flushable, public std::enable_shared_from_this<Engine> {
   status recover();
   int64_t now() const;
   int64_t slot_of(int64_t due) const;
+  Ref make_ref(int64_t due, int64_t slot, uint64_t pos, size_t len) const;
+  int64_t slot_of(const Ref& r) const { return slot_of(r.due) + r.slot_delta; }
   std::string path_of(int64_t index) const;
 
   // The slot `index`, created if missing (loaded iff index < frontier_).
@@ -218,7 +222,7 @@ class Engine : public Flushable, public std::enable_shared_from_this<Engine> {
   std::vector<int64_t> to_sync_;   // slots with written, unsynced bytes
   std::vector<int64_t> in_round_;  // slots synced by the round in flight
 
-  uint64_t scheduled_total_ = 0, fired_total_ = 0;
+  uint64_t scheduled_total_ = 0, fired_total_ = 0, failures_ = 0;
   int64_t wake_requested_ = -1;
   bool persist_scheduled_ = false;
   bool tick_scheduled_ = false;
