@@ -10,6 +10,7 @@
 #include <future>
 
 #include "base/logging.h"
+#include "broker/delay_host.h"
 #include "broker/group/group_coordinator.h"
 #include "broker/queue_host.h"
 #include "broker/routing/registry.h"
@@ -109,6 +110,10 @@ result<std::unique_ptr<Broker>> Broker::open(BrokerConfig config, Shards& shards
   if (!st.ok()) return st.error();
   b->queues_ = std::make_unique<QueueHost>(*b);
   b->queues_->recover();
+  // After the queues: overdue delayed messages fire as soon as it is open.
+  b->delays_ = std::make_unique<DelayHost>(*b);
+  st = b->delays_->open();
+  if (!st.ok()) return st.error();
   for (unsigned i = 0; i < shards.count(); ++i) {
     ShardId s(i);
     shards.post(s, [bp = b.get(), s] { bp->start_timers(s); });
@@ -319,6 +324,8 @@ void Broker::arm_snapshots(ShardId s) {
 
 void Broker::shutdown() {
   if (resources_) resources_->stop();
+  // Before the queues: no delayed message fires into a closing queue.
+  if (delays_) delays_->shutdown();
   if (queues_) queues_->shutdown();
   if (routing_) {
     auto st = routing_->flush();

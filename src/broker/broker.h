@@ -38,6 +38,7 @@ namespace routing {
 class Registry;  // broker/routing/registry.h
 }
 class QueueHost;  // broker/queue_host.h
+class DelayHost;  // broker/delay_host.h
 
 class Broker {
  public:
@@ -54,6 +55,9 @@ class Broker {
   routing::Registry& routing() { return *routing_; }
   // The live queues behind the registry's queue definitions.
   QueueHost& queues() { return *queues_; }
+  // Scheduled delivery (AMQP x-delayed-message, STOMP AMQ_SCHEDULED_*):
+  // delays().schedule(target, message, schedule, done) from any shard.
+  DelayHost& delays() { return *delays_; }
   // Memory and disk alarms (flow control); sampling runs from open() until
   // shutdown(). Front ends subscribe to block their publishers.
   ResourceMonitor& resources() { return *resources_; }
@@ -100,6 +104,7 @@ class Broker {
   TopicTable topics_;
   std::unique_ptr<routing::Registry> routing_;
   std::unique_ptr<QueueHost> queues_;
+  std::unique_ptr<DelayHost> delays_;
   std::unique_ptr<ResourceMonitor> resources_;
   std::vector<std::unique_ptr<ShardState>> state_;  // index = shard; each touched only by its shard
 

@@ -1,6 +1,8 @@
 #include "broker/store_fanout.h"
 
+#include "base/logging.h"
 #include "broker/broker.h"
+#include "broker/delay_host.h"
 #include "broker/queue_host.h"
 #include "broker/stream_bridge.h"
 
@@ -59,17 +61,34 @@ void StoreFanout::store(const std::string& vhost, const std::shared_ptr<const qu
         });
     });
   }
+  check_high();
+  for (const auto& topic : topics) {
+    std::function<void(status)> confirmed;
+    if (part_done) confirmed = [part_done](status st) { part_done(st.ok()); };
+    append_to_topic(broker_, topic, m, std::move(confirmed));
+  }
+}
+
+void StoreFanout::check_high() {
   if (state_->stores.load(std::memory_order_relaxed) > kHigh && !state_->throttled.load()) {
     state_->throttle(true);
     state_->throttled.store(true);
     // They may all have finished meanwhile (then nobody else would resume).
     if (state_->stores.load() <= kLow && state_->throttled.exchange(false)) state_->throttle(false);
   }
-  for (const auto& topic : topics) {
-    std::function<void(status)> confirmed;
-    if (part_done) confirmed = [part_done](status st) { part_done(st.ok()); };
-    append_to_topic(broker_, topic, m, std::move(confirmed));
-  }
+}
+
+void StoreFanout::schedule(delay::DelayTarget t, const queue::Message& m, delay::Schedule s, PartDone part_done) {
+  state_->stores.fetch_add(1, std::memory_order_relaxed);
+  // `done` runs on this (the home) shard.
+  broker_.delays().schedule(std::move(t), m, std::move(s), [part_done = std::move(part_done), state = state_](status st) {
+    if (!st.ok()) WLOG_WARN("broker", "scheduling a delayed message failed: {}", st.error().message);
+    if (part_done) part_done(st.ok());
+    if (state->stores.fetch_sub(1, std::memory_order_acq_rel) - 1 <= kLow && state->throttled.exchange(false) &&
+        state->throttle)
+      state->throttle(false);
+  });
+  check_high();
 }
 
 }  // namespace wharf::broker

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/ids.h"
+#include "broker/delay/schedule.h"
 #include "broker/queue/message.h"
 
 namespace wharf::broker {
@@ -51,6 +52,12 @@ class StoreFanout {
   void store(const std::string& vhost, const std::shared_ptr<const queue::Message>& m,
              const std::vector<std::string>& queues, const std::vector<std::string>& topics, PartDone part_done);
 
+  // Hands `m` to the delay engine (Broker::delays()) instead, to be routed
+  // from `t` when `s` says; the same credit flow. `part_done` runs at home
+  // once the engine holds it (after the fsync for a persistent message), or
+  // with false if it refused it.
+  void schedule(delay::DelayTarget t, const queue::Message& m, delay::Schedule s, PartDone part_done);
+
   // Stores posted to other shards and not done yet.
   int64_t in_flight() const { return state_->stores.load(std::memory_order_relaxed); }
 
@@ -61,6 +68,9 @@ class StoreFanout {
     std::atomic<bool> throttled{false};
     Throttle throttle;  // home shard only; cleared by ~StoreFanout
   };
+
+  // Past kHigh in flight: asks the front end to stop reading.
+  void check_high();
 
   Broker& broker_;
   ShardId home_;

@@ -3,7 +3,9 @@
 // StoreFanout; a /queue/ destination that does not exist yet is created
 // first (ActiveMQ creates destinations on use). Inside a transaction the
 // SEND (and ACK / NACK) frames are kept and replayed in order at COMMIT.
+#include <charconv>
 #include <chrono>
+#include <climits>
 
 #include "base/logging.h"
 #include "broker/header_values.h"
@@ -22,7 +24,38 @@ int64_t now_ms() {
       .count();
 }
 
+int64_t header_i64(const Frame& f, std::string_view name, bool* bad) {
+  auto h = f.header(name);
+  if (!h) return 0;
+  int64_t v = 0;
+  auto r = std::from_chars(h->data(), h->data() + h->size(), v);
+  if (r.ec != std::errc() || r.ptr != h->data() + h->size() || h->empty() || v < 0) *bad = true;
+  return v;
+}
+
 }  // namespace
+
+// ActiveMQ's scheduling headers: AMQ_SCHEDULED_DELAY (ms before the first
+// delivery), AMQ_SCHEDULED_PERIOD (ms between repeats), AMQ_SCHEDULED_REPEAT
+// (further deliveries) and AMQ_SCHEDULED_CRON (5-field cron; each tick starts
+// such a run). nullopt when the SEND has none of them (or only zeros). The
+// headers are removed from the frame: they must not schedule the message
+// again if a consumer sends it on.
+result<std::optional<broker::delay::Schedule>> Session::schedule_of(Frame& f) {
+  bool bad = false;
+  broker::delay::Schedule s;
+  s.delay_ms = header_i64(f, "AMQ_SCHEDULED_DELAY", &bad);
+  s.period_ms = header_i64(f, "AMQ_SCHEDULED_PERIOD", &bad);
+  int64_t repeat = header_i64(f, "AMQ_SCHEDULED_REPEAT", &bad);
+  if (bad || repeat > INT32_MAX)
+    return make_error(Errc::kInvalidArgument, "invalid AMQ_SCHEDULED_DELAY, _PERIOD or _REPEAT header");
+  s.repeat = int32_t(repeat);
+  s.cron = std::string(f.header("AMQ_SCHEDULED_CRON").value_or(""));
+  std::erase_if(f.headers, [](const auto& h) { return h.first.rfind("AMQ_SCHEDULED_", 0) == 0; });
+  if (s.delay_ms == 0 && s.repeat == 0 && s.cron.empty()) return std::optional<broker::delay::Schedule>();
+  if (auto st = broker::delay::validate(s); !st.ok()) return st.error();
+  return std::optional<broker::delay::Schedule>(std::move(s));
+}
 
 bool Session::permitted(routing::Perm perm, std::string_view kind, const std::string& name, const Frame& about) {
   uint64_t gen = registry_.auth_generation();
@@ -155,12 +188,33 @@ void Session::publish(Frame&& f, uint64_t seq) {
   // What an ERROR about this SEND echoes (receipt-id) once `f` was consumed.
   Frame sent;
   if (auto r = f.header("receipt")) sent.headers.emplace_back("receipt", std::string(*r));
+  auto sched = schedule_of(f);
+  if (!sched.ok()) return protocol_error(sched.error().message, {}, &sent);
   auto made = message_of(std::move(f), exchange, key, now_ms());
   if (!made.ok()) return protocol_error(made.error().message, {}, &sent);
   if (made->props.user_id && *made->props.user_id != user_)
     return protocol_error("user-id header set to '" + *made->props.user_id + "' but authenticated user was '" +
                               user_ + "'",
                           {}, &sent);
+  if (*sched) {
+    // Scheduled delivery: the delay engine holds it and routes it when due;
+    // a queue destination must exist by then.
+    broker::delay::DelayTarget t{vhost_, exchange, key, ""};
+    if (dest->kind == DestKind::kQueue && !ensure_queue(key, sent)) return;
+    if (dest->kind == DestKind::kQueue || dest->kind == DestKind::kAmqQueue || dest->kind == DestKind::kTempQueue) {
+      t.exchange.clear();
+      t.routing_key.clear();
+      t.queue = key;
+    }
+    broker::StoreFanout::PartDone done;
+    if (seq) {
+      std::weak_ptr<Session> weak = weak_from_this();
+      done = [weak, seq](bool ok) {
+        if (auto self = weak.lock(); self && !self->closed_) self->part_done(seq, ok);
+      };
+    }
+    return fanout_.schedule(std::move(t), *made, std::move(**sched), std::move(done));
+  }
   // Only a headers exchange looks at the headers: convert them just then.
   const routing::Table* hp = nullptr;
   routing::Table headers;

@@ -40,6 +40,7 @@
 
 #include "base/ids.h"
 #include "broker/broker.h"
+#include "broker/delay/schedule.h"
 #include "broker/queue/queue.h"
 #include "broker/queue_host.h"
 #include "broker/routing/registry.h"
@@ -152,6 +153,8 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   bool ensure_queue(const std::string& name, const Frame& about);
   // The real name of /temp-queue/<name>, declared on first use.
   result<std::string> temp_queue(const std::string& name);
+  // The AMQ_SCHEDULED_* headers of a SEND (removed from it), or nullopt.
+  result<std::optional<broker::delay::Schedule>> schedule_of(Frame& f);
   bool permitted(broker::routing::Perm perm, std::string_view kind, const std::string& name, const Frame& about);
 
   // ---- SUBSCRIBE / UNSUBSCRIBE and deliveries (subscribe.cc) ----

@@ -33,13 +33,15 @@ void Session::exchange_declare(Channel&, ChannelContext& ch, msg::ExchangeDeclar
   def.name = m.exchange;
   if (!m.passive) {
     if (!permitted(ch, routing::Perm::kConfigure, "exchange", m.exchange, Id::ExchangeDeclare)) return;
-    auto type = routing::parse_exchange_type(m.type);
+    def.arguments = to_routing(m.arguments);
+    // "x-delayed-message" (with x-delayed-type) as the RabbitMQ plugin.
+    auto type = routing::parse_declared_type(m.type, def.arguments);
     if (!type.ok()) return fail(ch, type.error(), Id::ExchangeDeclare);
-    def.type = *type;
+    def.type = type->type;
+    def.delayed = type->delayed;
     def.durable = m.durable;
     def.auto_delete = m.auto_delete;
     def.internal = m.internal;
-    def.arguments = to_routing(m.arguments);
   }
   auto r = registry_.declare_exchange(vhost_, def, m.passive);
   if (!r.ok()) return fail(ch, r.error(), Id::ExchangeDeclare);

@@ -4,10 +4,18 @@
 // as RabbitMQ sends them: an unroutable mandatory message is returned
 // (312 NO_ROUTE) before it is acked; a message refused by a queue's
 // x-overflow reject-publish is nacked.
+//
+// An exchange of type x-delayed-message with a message whose header x-delay
+// is a positive integer: the message goes to the broker's delay engine
+// instead (DelayHost), to be routed by that exchange x-delay ms later; its
+// confirm comes once the engine holds it (durably, if persistent). No
+// basic.return is sent for such a message: where it goes is decided when it
+// fires. CC/BCC keys are not kept for the delayed routing.
 #include "amqp/handler/message_convert.h"
 #include "amqp/handler/session.h"
 #include "amqp/handler/value_convert.h"
 #include "base/logging.h"
+#include "broker/delay_host.h"
 
 namespace wharf::amqp {
 
@@ -61,9 +69,33 @@ void Session::publish(Channel& c, ChannelContext& ch, Command&& cmd) {
   }
   if (!st.ok()) return fail(ch, st.error(), Id::BasicPublish);
 
+  int64_t delay_ms = 0;
+  if (route_.delayed_exchange() && hp)
+    if (const routing::Value* d = hp->find("x-delay"))
+      if (auto v = d->as_int(); v && *v > 0) delay_ms = *v;
+
   auto made = message_of(m.exchange, m.routing_key, std::move(props), std::move(cmd.body));
   if (!made.ok()) return fail(ch, made.error(), Id::BasicPublish);
   auto message = std::make_shared<const queue::Message>(std::move(*made));
+
+  if (delay_ms > 0) {
+    if (c.tx) {
+      TxOp op;
+      op.kind = TxOp::kPublish;
+      op.message = std::move(message);
+      op.delay_ms = delay_ms;
+      c.tx_ops.push_back(std::move(op));
+      return;
+    }
+    PartDone part_done;
+    if (c.confirm) {
+      uint64_t seq = c.confirms->add(1);
+      part_done = [tracker = std::weak_ptr<ConfirmTracker>(c.confirms), seq](bool ok) {
+        if (auto t = tracker.lock()) t->outcome(seq, ok);
+      };
+    }
+    return schedule_delayed(*message, delay_ms, std::move(part_done));
+  }
 
   auto& queues = pub_queues_;
   auto& topics = pub_topics_;
@@ -91,6 +123,13 @@ void Session::publish(Channel& c, ChannelContext& ch, Command&& cmd) {
     };
   }
   store(c, message, queues, topics, std::move(part_done));
+}
+
+void Session::schedule_delayed(const queue::Message& m, int64_t delay_ms, PartDone part_done) {
+  broker::delay::Schedule s;
+  s.delay_ms = delay_ms;
+  fanout_.schedule(broker::delay::DelayTarget{vhost_, m.exchange, m.routing_key, ""}, m, std::move(s),
+                   std::move(part_done));
 }
 
 void Session::send_return(ChannelContext& ch, const queue::Message& m) {

@@ -104,6 +104,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::vector<std::string> queues;  // routed at publish time, stored at commit
     std::vector<std::string> topics;  // Kafka topics bound to the exchange
     bool mandatory = false;
+    int64_t delay_ms = 0;  // > 0: published with x-delay to an x-delayed-message exchange
     // kAck / kNack
     uint64_t tag = 0;
     bool multiple = false;
@@ -174,6 +175,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void publish(Channel& c, ChannelContext& ch, Command&& cmd);
 
   // Stores `m` in each of `queues` and `topics`, each on its own shard.
+  // Hands a publish with x-delay to the broker's delay engine; part_done
+  // (may be null) gets whether it was accepted (publish.cc).
+  void schedule_delayed(const broker::queue::Message& m, int64_t delay_ms, PartDone part_done);
   void store(Channel& c, const std::shared_ptr<const broker::queue::Message>& m,
              const std::vector<std::string>& queues, const std::vector<std::string>& topics, PartDone part_done);
   // basic.return 312 NO_ROUTE of an unroutable mandatory message.

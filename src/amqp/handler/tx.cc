@@ -49,7 +49,13 @@ void Session::tx_commit(Channel& c, ChannelContext& ch) {
   };
   set_busy(c);
   for (auto& op : ops) {
-    if (op.kind == TxOp::kPublish) {
+    if (op.kind == TxOp::kPublish && op.delay_ms > 0) {
+      ++pending->left;
+      schedule_delayed(*op.message, op.delay_ms, [pending](bool ok) {
+        if (!ok) pending->failed = true;
+        if (--pending->left == 0) pending->done();
+      });
+    } else if (op.kind == TxOp::kPublish) {
       if (op.queues.empty() && op.topics.empty()) {
         if (op.mandatory) send_return(ch, *op.message);
         continue;

@@ -23,6 +23,25 @@ result<ExchangeType> parse_exchange_type(std::string_view name) {
   return make_error(Errc::kUnsupported, "unknown exchange type '" + std::string(name) + "'");
 }
 
+result<DeclaredType> parse_declared_type(std::string_view name, const Table& arguments) {
+  if (name != kDelayedMessageType) {
+    auto t = parse_exchange_type(name);
+    if (!t.ok()) return t.error();
+    return DeclaredType{*t, false};
+  }
+  const Value* v = arguments.find(kDelayedTypeArg);
+  const std::string* s = v ? v->as_string() : nullptr;
+  auto t = s ? parse_exchange_type(*s) : result<ExchangeType>(make_error(Errc::kUnsupported));
+  if (!t.ok())
+    return make_error(Errc::kPreconditionFailed,
+                      "Invalid argument, 'x-delayed-type' must be an existing exchange type");
+  return DeclaredType{*t, true};
+}
+
+std::string_view ExchangeDef::declared_type() const {
+  return delayed ? kDelayedMessageType : exchange_type_name(type);
+}
+
 std::string_view ExchangeDef::alternate_exchange() const {
   const Value* v = arguments.find("alternate-exchange");
   const std::string* s = v ? v->as_string() : nullptr;

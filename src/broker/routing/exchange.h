@@ -32,6 +32,22 @@ std::string_view exchange_type_name(ExchangeType t);  // "direct", ...
 // "unknown exchange type 'x'").
 result<ExchangeType> parse_exchange_type(std::string_view name);
 
+// The RabbitMQ delayed-message plugin's exchange type. Such an exchange
+// routes as its argument "x-delayed-type" says (direct, fanout, topic or
+// headers); a message published to it with header "x-delay" > 0 is held by
+// the broker's delay engine first (docs/scheduled-delivery.md).
+inline constexpr std::string_view kDelayedMessageType = "x-delayed-message";
+inline constexpr std::string_view kDelayedTypeArg = "x-delayed-type";
+
+// A declared type name plus arguments as (routing type, delayed): "direct"
+// etc. as parse_exchange_type; "x-delayed-message" needs a text argument
+// x-delayed-type naming one of them, else kPreconditionFailed.
+struct DeclaredType {
+  ExchangeType type = ExchangeType::kDirect;
+  bool delayed = false;
+};
+result<DeclaredType> parse_declared_type(std::string_view name, const Table& arguments);
+
 // An exchange as clients and the admin API see it.
 struct ExchangeDef {
   std::string name;
@@ -39,10 +55,14 @@ struct ExchangeDef {
   bool durable = false;
   bool auto_delete = false;  // deleted when its last binding (as source) goes
   bool internal = false;     // clients cannot publish to it directly
-  Table arguments;           // "alternate-exchange": longstr
+  Table arguments;           // "alternate-exchange": longstr; "x-delayed-type" when delayed
+  bool delayed = false;      // declared as x-delayed-message; `type` is its x-delayed-type
 
   // The "alternate-exchange" argument, or "" when none.
   std::string_view alternate_exchange() const;
+  // The type as declared: "x-delayed-message" for a delayed exchange, else
+  // exchange_type_name(type).
+  std::string_view declared_type() const;
   bool operator==(const ExchangeDef&) const = default;
 };
 

@@ -88,7 +88,7 @@ std::string quoted(bool b) { return b ? "'true'" : "'false'"; }
 
 JsonObject exchange_json(std::string_view vhost, const ExchangeDef& d) {
   JsonObject o;
-  o.text("vhost", vhost).text("name", d.name).text("type", exchange_type_name(d.type));
+  o.text("vhost", vhost).text("name", d.name).text("type", d.declared_type());
   o.boolean("auto_delete", d.auto_delete).boolean("internal", d.internal).table("arguments", d.arguments);
   return o;
 }
@@ -689,9 +689,8 @@ result<ExchangeDef> Registry::declare_exchange(std::string_view vhost, const Exc
     return make_error(Errc::kPreconditionFailed, std::string("inequivalent arg '") + arg + "' for " + what +
                                                      ": received " + got + " but current is " + have);
   };
-  if (cur.type != def.type)
-    return inequivalent("type", "'" + str(exchange_type_name(def.type)) + "'",
-                        "'" + str(exchange_type_name(cur.type)) + "'");
+  if (cur.type != def.type || cur.delayed != def.delayed)
+    return inequivalent("type", "'" + str(def.declared_type()) + "'", "'" + str(cur.declared_type()) + "'");
   if (cur.durable != def.durable) return inequivalent("durable", quoted(def.durable), quoted(cur.durable));
   if (cur.auto_delete != def.auto_delete)
     return inequivalent("auto_delete", quoted(def.auto_delete), quoted(cur.auto_delete));
@@ -951,6 +950,7 @@ status Registry::route(std::string_view vhost, std::string_view exchange, std::s
   if (x->def.internal)
     return make_error(Errc::kAccessRefused, "cannot publish to internal " + exchange_phrase(vhost, exchange));
 
+  out->delayed_ = x->def.delayed;
   out->reached_.insert(x);
   out->work_.push_back(x);
   while (!out->work_.empty()) {
@@ -1062,12 +1062,13 @@ status Registry::apply_record(const json& rec) {
     if (!name.ok()) return name.error();
     if (!args.ok()) return args.error();
     if (!rec.contains("type") || !rec["type"].is_string()) return corrupt("exchange without type");
-    auto type = parse_exchange_type(rec["type"].get<std::string>());
+    auto type = parse_declared_type(rec["type"].get<std::string>(), *args);
     if (!type.ok()) return type.error();
     if (vh->exchange(*name)) return {};
     ExchangeDef d;
     d.name = std::move(*name);
-    d.type = *type;
+    d.type = type->type;
+    d.delayed = type->delayed;
     d.durable = true;
     d.auto_delete = get_bool(rec, "auto_delete");
     d.internal = get_bool(rec, "internal");

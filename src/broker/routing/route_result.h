@@ -61,6 +61,9 @@ class RouteResult {
   std::span<const Destination> destinations() const { return {dests_.data(), size_}; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // The exchange published to is an x-delayed-message exchange (the
+  // destinations are where it routes now, as its x-delayed-type).
+  bool delayed_exchange() const { return delayed_; }
 
  private:
   friend class Registry;
@@ -71,6 +74,7 @@ class RouteResult {
     reached_.clear();
     work_.clear();
     headers_sorted_ = false;
+    delayed_ = false;
   }
   // Adds `n` unless already added since reset().
   void add(const Node* n) {
@@ -89,6 +93,7 @@ class RouteResult {
   std::vector<const Exchange*> work_;  // exchanges still to route through
   std::vector<const TableEntry*> headers_;
   bool headers_sorted_ = false;
+  bool delayed_ = false;
   TopicScratch topic_;
 };
 
