@@ -69,7 +69,9 @@ test('a browser publishes to a queue and receives its messages back over WebSock
       await page.evaluate(() => window.wharf.disconnect())
       await waitFor('the WebSocket close event', async () => (await page.evaluate(() => window.wharf.closes.length)) > 0)
       const closes = await page.evaluate(() => window.wharf.closes)
-      assert.equal(closes[0].code, 1000, JSON.stringify(closes))
+      // 1000, or 1005 when the browser closed first without a code (stompjs
+      // does after the DISCONNECT receipt) and the server echoed that.
+      assert.ok([1000, 1005].includes(closes[0].code), JSON.stringify(closes))
       if (!env.external || process.env.WHARF_E2E_STOMP_CLEAN_CLOSE) assert.equal(closes[0].wasClean, true, JSON.stringify(closes))
     })
   })
