@@ -65,7 +65,7 @@ class Broker {
       'serve',
       '--data-dir', this.dataDir,
       '--kafka-listen', '127.0.0.1:0',
-      '--amqp-listen', '127.0.0.1:0', // 5672 may be taken by another broker or test
+      '--amqp-listen', '127.0.0.1:0', '--stomp-listen', '127.0.0.1:0', '--stomp-ws-listen', '127.0.0.1:0', // 5672 may be taken by another broker or test
       '--log-level', 'info',
       ...this.args,
     ]

@@ -4,7 +4,7 @@
 // @stomp/stompjs clients over plain TCP, and unique destination names.
 //
 // Wharf mode (default): `wharf serve --stomp-listen 127.0.0.1:0
-// --stomp-ws-listen 127.0.0.1:0`; the ports come from the log lines
+// --stomp-ws-listen 127.0.0.1:0` (harness.js's Broker); the ports come from the log lines
 // "stomp listening on ... (port N)" and "stomp websocket listening on ...
 // (port N)", and the WebSocket URL is ws://127.0.0.1:N/ws.
 //
@@ -151,8 +151,8 @@ async function withStomp(options, body) {
       env.tcp = EXTERNAL_TCP ? parseHostPort(EXTERNAL_TCP) : null
     } else {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-e2e-js-stomp-'))
-      broker = new Broker(dataDir, ['--stomp-listen', '127.0.0.1:0', '--stomp-ws-listen', '127.0.0.1:0',
-        ...(options.brokerArgs || [])])
+      // Broker.start() passes --stomp-listen/--stomp-ws-listen 127.0.0.1:0 itself.
+      broker = new Broker(dataDir, options.brokerArgs || [])
       env.broker = broker
       await broker.start()
       const tcpPort = await waitForPort(broker, 'stomp')
