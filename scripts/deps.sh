@@ -10,7 +10,7 @@ build_pkgs=(g++ cmake ninja-build pkg-config
   libisal-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev librabbitmq-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libjemalloc-dev)
 test_pkgs=(kcat python3 python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard
-  python3-pika amqp-tools clang libclang-rt-14-dev)
+  python3-pika amqp-tools python3-stomp chromium clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

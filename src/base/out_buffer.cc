@@ -63,6 +63,14 @@ void OutBuffer::append_buffer(OutBuffer&& other) {
   other.clear();
 }
 
+void OutBuffer::prepend(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return;
+  Chunk c;
+  c.mem.assign(bytes.begin(), bytes.end());
+  chunks_.insert(chunks_.begin(), std::move(c));
+  size_ += bytes.size();
+}
+
 std::vector<uint8_t> OutBuffer::to_bytes() const {
   std::vector<uint8_t> out;
   out.reserve(size_);

@@ -40,6 +40,10 @@ class OutBuffer {
   // chunk (used to back-patch length prefixes).
   void patch_be32(size_t pos, uint32_t v);
 
+  // Puts `bytes` in a chunk of their own before everything else (a frame
+  // header in front of an encoded payload, without copying the payload).
+  void prepend(std::span<const uint8_t> bytes);
+
   // Moves all chunks of `other` to the end of this buffer.
   void append_buffer(OutBuffer&& other);
 

@@ -334,4 +334,4 @@ async function deleteNamed(env, names, log) {
   }
 }
 
-module.exports = { kafkajs, withBroker, consumerOptions, waitFor, sleep, uniqueName, withAmqp }
+module.exports = { kafkajs, Broker, withBroker, consumerOptions, waitFor, sleep, uniqueName, withAmqp }
