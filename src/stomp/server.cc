@@ -6,6 +6,7 @@
 #include "broker/resource_monitor.h"
 #include "net/listener.h"
 #include "net/tcp_transport.h"
+#include "net/websocket/session.h"
 #include "stomp/session.h"
 
 namespace wharf::stomp {
@@ -70,6 +71,36 @@ status Server::start() {
     return st;
   }
   port_ = listener_->port();
+  if (!config_.ws_listen.empty()) {
+    auto wep = net::parse_endpoint(config_.ws_listen);
+    if (!wep.ok()) {
+      listener_->stop();
+      stop_alarms();
+      return wep.error();
+    }
+    net::websocket::WebSocketOptions wo;
+    wo.handshake.path = config_.ws_path;
+    wo.handshake.subprotocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
+    // Above the STOMP frame limit, so an oversized frame gets STOMP's ERROR first.
+    wo.max_message_bytes = config_.max_body_bytes + 2 * 1024 * 1024;
+    ws_listener_ = std::make_unique<net::ShardedListener>(
+        shards.count(), loop, [this, wo](unsigned shard, const std::shared_ptr<net::Connection>& c) {
+          return net::websocket::make_websocket_session(
+              c, wo, [this, shard, peer = c->peer()](std::unique_ptr<net::Transport> t,
+                                                    const net::websocket::UpgradeRequest&) -> std::unique_ptr<net::Session> {
+                auto s = std::make_shared<Session>(broker_, config_, std::move(t), peer, net::is_loopback_peer(peer));
+                s->start();
+                connections_[shard]->add(s);
+                return std::make_unique<net::SharedSession>(std::move(s));
+              });
+        });
+    if (auto wst = ws_listener_->start(*wep); !wst.ok()) {
+      listener_->stop();
+      stop_alarms();
+      return wst;
+    }
+    ws_port_ = ws_listener_->port();
+  }
   started_ = true;
   return {};
 }
