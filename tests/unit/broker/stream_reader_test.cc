@@ -16,7 +16,7 @@
 #include "broker/broker.h"
 #include "broker/queue/message_codec.h"
 
-namespace wharf::amqp {
+namespace wharf::broker {
 namespace {
 
 using namespace std::chrono_literals;
@@ -255,4 +255,4 @@ TEST_F(StreamReaderTest, DeletedTopicEndsTheReader) {
 }
 
 }  // namespace
-}  // namespace wharf::amqp
+}  // namespace wharf::broker
