@@ -393,11 +393,13 @@ bool Queue::may_take(const Consumer& c, const Message& m) const {
   return true;
 }
 
-bool Queue::may_pass_over() const {
+bool Queue::may_pass_over(bool resume) const {
   size_t behind = 0;
   for (const auto& lvp : levels_)
     if (lvp) behind += lvp->requeued.size();
-  return behind < cfg_.pass_over_limit && behind_bytes_ < cfg_.pass_over_limit_bytes;
+  uint64_t n = cfg_.pass_over_limit, bytes = cfg_.pass_over_limit_bytes;
+  if (resume) n -= n / 4, bytes -= bytes / 4;
+  return behind < n && behind_bytes_ < bytes;
 }
 
 void Queue::pass_over(Level& lv, uint64_t body_size) {
@@ -429,7 +431,10 @@ result<std::optional<Queue::Taken>> Queue::take_for(const Consumer& c) {
       if (!t.ok()) return t.error();
       if (!*t) continue;  // settled, the cursor moved past it
       if (may_take(c, (*t)->message)) return t;
-      if (!may_pass_over()) break;
+      if (!may_pass_over()) {
+        pass_over_full_ = true;
+        break;
+      }
       pass_over(*lv, (*t)->message.body.size());
     }
   }
@@ -768,7 +773,11 @@ void Queue::dispatch() {
     // ready. With it, that consumer is only out of this pass: the others
     // may still take something. Nothing a pass does gives an idle consumer
     // a message it may take (deliveries only remove messages and add group
-    // owners); whatever could (publish, requeue, cancel) asks for another pass.
+    // owners); whatever could (publish, requeue, cancel) asks for another
+    // pass. Except when a scan stopped at the pass-over limits: taking held
+    // messages makes room to scan further, so once a quarter of the limits
+    // is free a new pass starts (not after every delivery: each retry costs
+    // a scan of everything held).
     ++pass_;
     while (!closed_) {
       bool filtered = filtering();
@@ -777,6 +786,9 @@ void Queue::dispatch() {
       if (!push_one(c)) {
         if (!filtered) break;
         c->idle_pass = pass_;
+      } else if (pass_over_full_ && may_pass_over(/*resume=*/true)) {
+        pass_over_full_ = false;
+        ++pass_;
       }
     }
   } while (redispatch_ && !closed_);

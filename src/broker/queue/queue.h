@@ -352,7 +352,9 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   result<std::optional<Taken>> take_for(const Consumer& c);
   bool filtering() const { return selector_consumers_ > 0 || !groups_.empty(); }
   bool may_take(const Consumer& c, const Message& m) const;
-  bool may_pass_over() const;
+  // Room to pass over one more message. `resume`: room for a quarter of
+  // the limits (see dispatch()).
+  bool may_pass_over(bool resume = false) const;
   void pass_over(Level& lv, uint64_t body_size);
   // The message's group id, or null when ungrouped.
   const std::string* group_of(const Message& m) const;
@@ -423,6 +425,7 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   size_t selector_consumers_ = 0;   // attached consumers with a selector
   std::unordered_map<std::string, ConsumerId> groups_;  // group id -> owner (an attached consumer)
   uint64_t pass_ = 0;               // dispatch passes so far
+  bool pass_over_full_ = false;     // a scan stopped at the pass-over limits
   bool expiring_possible_ = false;  // a ready message may carry an expiration
   int64_t wake_requested_ = -1;
 
