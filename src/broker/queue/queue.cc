@@ -411,20 +411,32 @@ void Queue::pass_over(Level& lv, uint64_t body_size) {
   if (acks_) acks_->cursor(lv.index, lv.cursor);
 }
 
-result<std::optional<Queue::Taken>> Queue::take_for(const Consumer& c) {
+result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
+  if (c.refused_gen != refusal_gen_) {
+    c.refused_gen = refusal_gen_;
+    c.refused_below.clear();
+  }
+  c.refused_below.resize(levels_.size(), 0);
+  // Records that everything behind lv's cursor was refused to `c`, unless a
+  // callback released a group or requeued meanwhile.
+  uint64_t gen = refusal_gen_;
+  auto refused_all = [&](const Level& lv) {
+    if (refusal_gen_ == gen && lv.index < c.refused_below.size()) c.refused_below[lv.index] = lv.cursor;
+  };
   for (size_t i = levels_.size(); i-- > 0;) {
     Level* lv = levels_[i].get();
     if (!lv || !lv->has_ready()) continue;
-    // Behind the cursor, in offset order. Looked up again by offset after
-    // each step: examine() may settle entries and its dead letters may
-    // re-enter the queue.
-    for (auto it = lv->requeued.begin(); it != lv->requeued.end();) {
+    // Behind the cursor, in offset order, from where the last scan of `c`
+    // ended. Looked up again by offset after each step: examine() may
+    // settle entries and its dead letters may re-enter the queue.
+    for (auto it = lv->requeued.lower_bound(c.refused_below[i]); it != lv->requeued.end();) {
       int64_t off = it->first;
       auto t = examine(*lv, Head{lv, off, true, it->second.deliveries});
       if (!t.ok()) return t.error();
       if (*t && may_take(c, (*t)->message)) return t;
       it = lv->requeued.upper_bound(off);
     }
+    refused_all(*lv);
     // From the cursor on.
     while (lv->cursor < lv->end()) {
       auto t = examine(*lv, Head{lv, lv->cursor, false, 0});
@@ -436,6 +448,7 @@ result<std::optional<Queue::Taken>> Queue::take_for(const Consumer& c) {
         break;
       }
       pass_over(*lv, (*t)->message.body.size());
+      refused_all(*lv);
     }
   }
   return std::optional<Taken>();
@@ -450,7 +463,10 @@ bool Queue::claim_group(const Consumer& c, const Message& m) {
   if (seq) {
     const int64_t* i = seq->get_if<int64_t>();
     const std::string* s = seq->get_if<std::string>();
-    if ((i && *i == -1) || (s && *s == "-1")) groups_.erase(it);
+    if ((i && *i == -1) || (s && *s == "-1")) {
+      groups_.erase(it);
+      ++refusal_gen_;  // its held messages may go to anyone now
+    }
   }
   return first;
 }
@@ -540,6 +556,7 @@ void Queue::requeue(const Unacked& u) {
     return;
   }
   lv.requeued.emplace(u.offset, Behind{u.delivery_count, u.body_size});
+  ++refusal_gen_;  // back below the consumers' scan marks
   behind_bytes_ += u.body_size;
   ready_bytes_ += u.body_size;
   if (cfg_.message_ttl_ms) expiring_possible_ = true;
@@ -628,7 +645,8 @@ void Queue::detach(std::shared_ptr<Consumer> c, bool requeue_unacked) {
   if (c->opts.exclusive) exclusive_ = false;
   if (c->opts.selector) --selector_consumers_;
   // Its groups are free: each goes to whoever takes its next message.
-  if (!groups_.empty()) std::erase_if(groups_, [&](const auto& g) { return g.second == c->id; });
+  if (!groups_.empty() && std::erase_if(groups_, [&](const auto& g) { return g.second == c->id; }) > 0)
+    ++refusal_gen_;
   if (cfg_.single_active_consumer && active_ == c->id) choose_active();
   if (requeue_unacked) {
     auto sit = sessions_.find(c->opts.session.value);

@@ -302,6 +302,14 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
     uint32_t unacked = 0;
     bool cancelled = false;  // kept only until its unacked deliveries settle
     uint64_t idle_pass = 0;  // the dispatch pass in which it found nothing it may take
+    // Filtering scans resume where the last one ended: while refused_gen ==
+    // the queue's refusal_gen_, every ready message of level i behind the
+    // cursor with offset < refused_below[i] was refused to this consumer.
+    // A refusal by selector is final; one by another consumer's group lasts
+    // until that group is released, which bumps refusal_gen_, as does a
+    // requeue (it puts a message back below the marks).
+    uint64_t refused_gen = 0;
+    std::vector<int64_t> refused_below;
   };
   struct Unacked {
     int64_t offset;
@@ -349,7 +357,7 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   result<std::optional<Taken>> examine(Level& lv, const Head& h);
   // Filtering: the first ready message `c` may take (see queue.h, "Selectors
   // and groups"), passing over the others at the cursors within the limits.
-  result<std::optional<Taken>> take_for(const Consumer& c);
+  result<std::optional<Taken>> take_for(Consumer& c);
   bool filtering() const { return selector_consumers_ > 0 || !groups_.empty(); }
   bool may_take(const Consumer& c, const Message& m) const;
   // Room to pass over one more message. `resume`: room for a quarter of
@@ -426,6 +434,7 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   std::unordered_map<std::string, ConsumerId> groups_;  // group id -> owner (an attached consumer)
   uint64_t pass_ = 0;               // dispatch passes so far
   bool pass_over_full_ = false;     // a scan stopped at the pass-over limits
+  uint64_t refusal_gen_ = 1;        // see Consumer::refused_below
   bool expiring_possible_ = false;  // a ready message may carry an expiration
   int64_t wake_requested_ = -1;
 

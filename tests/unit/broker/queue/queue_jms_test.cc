@@ -361,6 +361,47 @@ TEST(QueueGroups, SequenceMinusOneClosesTheGroup) {
   EXPECT_TRUE(first_for_consumer(a.got[2]));  // x3 starts the group anew
 }
 
+TEST(QueueGroups, HeldMessagesOfAGroupGoToTheNextOwnerWhenTheOwnerLeaves) {
+  // B scanned past x2 and x3 while A owned X; once A is gone they are B's,
+  // in order, with A's unacked x1 ahead of them.
+  Harness h;
+  auto q = h.open();
+  Recorder a, b;
+  auto ida = q->attach(consumer(a, 1, /*prefetch=*/1));
+  ASSERT_TRUE(ida.ok());
+  ASSERT_TRUE(q->attach(consumer(b, 2)).ok());
+  put(*q, grouped("x1", "X"));
+  put(*q, grouped("x2", "X"));
+  put(*q, grouped("x3", "X"));
+  put(*q, msg("u1"));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"u1"}));
+  ASSERT_TRUE(q->cancel(*ida, /*requeue_unacked=*/true).ok());
+  EXPECT_EQ(b.bodies(), (Bodies{"u1", "x1", "x2", "x3"}));
+  EXPECT_TRUE(first_for_consumer(b.got[1]));
+}
+
+TEST(QueueGroups, HeldMessagesAfterTheClosingOneStartANewGroup) {
+  Harness h;
+  auto q = h.open();
+  Recorder a, b;
+  ASSERT_TRUE(q->attach(consumer(a, 1, /*prefetch=*/1)).ok());
+  ASSERT_TRUE(q->attach(consumer(b, 2)).ok());
+  put(*q, grouped("x1", "X"));
+  Message last = grouped("x2", "X");
+  last.headers.set("JMSXGroupSeq", Value(int64_t(-1)));
+  put(*q, last);
+  put(*q, grouped("x3", "X"));  // held for A, like x2
+  ASSERT_EQ(a.bodies(), (Bodies{"x1"}));
+  ASSERT_TRUE(b.got.empty());
+  ASSERT_TRUE(q->ack(SessionId(1), a.got[0].tag, false).ok());
+  // x2 ends A's group; x3 opens a new one for B, whom A's full prefetch
+  // leaves as the only taker.
+  EXPECT_EQ(a.bodies(), (Bodies{"x1", "x2"}));
+  EXPECT_EQ(b.bodies(), (Bodies{"x3"}));
+  EXPECT_TRUE(first_for_consumer(b.got[0]));
+}
+
 TEST(QueueGroups, GroupsAndSelectorsTogether) {
   Harness h;
   auto q = h.open();
