@@ -789,14 +789,15 @@ void Queue::dispatch() {
     redispatch_ = false;
     // Without filtering, a consumer that gets nothing means nothing is
     // ready. With it, that consumer is only out of this pass: the others
-    // may still take something. Nothing a pass does gives an idle consumer
-    // a message it may take (deliveries only remove messages and add group
-    // owners); whatever could (publish, requeue, cancel) asks for another
-    // pass. Except when a scan stopped at the pass-over limits: taking held
-    // messages makes room to scan further, so once a quarter of the limits
-    // is free a new pass starts (not after every delivery: each retry costs
-    // a scan of everything held).
+    // may still take something. A delivery gives an idle consumer nothing
+    // new (it removes a message, or makes a group owned) unless it released
+    // a group (JMSXGroupSeq = -1: refusal_gen_ moves) or freed room under
+    // the pass-over limits; then a new pass starts. For the limits only once
+    // a quarter of them is free, not after every delivery: each retry
+    // costs a scan. Whatever else could help (publish, requeue, cancel,
+    // ack) asks for another dispatch.
     ++pass_;
+    uint64_t gen = refusal_gen_;
     while (!closed_) {
       bool filtered = filtering();
       auto c = filtered ? pick_consumer_in_pass() : pick_consumer();
@@ -804,7 +805,8 @@ void Queue::dispatch() {
       if (!push_one(c)) {
         if (!filtered) break;
         c->idle_pass = pass_;
-      } else if (pass_over_full_ && may_pass_over(/*resume=*/true)) {
+      } else if (gen != refusal_gen_ || (pass_over_full_ && may_pass_over(/*resume=*/true))) {
+        gen = refusal_gen_;
         pass_over_full_ = false;
         ++pass_;
       }

@@ -381,12 +381,34 @@ TEST(QueueGroups, HeldMessagesOfAGroupGoToTheNextOwnerWhenTheOwnerLeaves) {
   EXPECT_TRUE(first_for_consumer(b.got[1]));
 }
 
+TEST(QueueGroups, HeldMessagesOfAGroupGoToTheNextOwnerWhenTheOwnerIsCancelled) {
+  // As above, without requeueing A's unacked x1 (AMQP basic.cancel): only
+  // the group's release tells B that x2 and x3 are now open to it.
+  Harness h;
+  auto q = h.open();
+  Recorder a, b;
+  auto ida = q->attach(consumer(a, 1, /*prefetch=*/1));
+  ASSERT_TRUE(ida.ok());
+  ASSERT_TRUE(q->attach(selecting(b, "JMSXGroupID IS NOT NULL", 2)).ok());
+  put(*q, grouped("x1", "X"));
+  put(*q, grouped("x2", "X"));
+  put(*q, grouped("x3", "X"));
+  put(*q, grouped("y1", "Y"));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"y1"}));
+  ASSERT_TRUE(q->cancel(*ida).ok());
+  EXPECT_EQ(b.bodies(), (Bodies{"y1", "x2", "x3"}));
+  EXPECT_TRUE(first_for_consumer(b.got[1]));
+}
+
 TEST(QueueGroups, HeldMessagesAfterTheClosingOneStartANewGroup) {
   Harness h;
   auto q = h.open();
   Recorder a, b;
   ASSERT_TRUE(q->attach(consumer(a, 1, /*prefetch=*/1)).ok());
-  ASSERT_TRUE(q->attach(consumer(b, 2)).ok());
+  // B's selector matches everything: it keeps the queue filtering after X
+  // closes, so B's scan marks are what finds x3.
+  ASSERT_TRUE(q->attach(selecting(b, "JMSXGroupID IS NOT NULL", 2)).ok());
   put(*q, grouped("x1", "X"));
   Message last = grouped("x2", "X");
   last.headers.set("JMSXGroupSeq", Value(int64_t(-1)));
