@@ -59,8 +59,8 @@ TEST(QueueSelector, EachConsumerGetsItsMatchesInOrderAndTheRestStays) {
     std::string color = b[0] == 'r' ? "red" : b[0] == 'b' ? "blue" : "green";
     put(*q, colored(b, color));
   }
-  EXPECT_EQ(red.bodies(), (Bodies{"r1", "r2", "r3"}));
-  EXPECT_EQ(blue.bodies(), (Bodies{"b1", "b2"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"r1", "r2", "r3"}));
+  ASSERT_EQ(blue.bodies(), (Bodies{"b1", "b2"}));
   // g1 matches nobody: still ready, counted, and its bytes too.
   EXPECT_EQ(q->message_count(), 1u);
   EXPECT_EQ(q->ready_bytes(), 2u);
@@ -73,7 +73,7 @@ TEST(QueueSelector, ABacklogIsScannedPastTheMessagesAConsumerRejects) {
   for (int i = 0; i < 6; ++i) put(*q, colored("m" + std::to_string(i), i % 3 == 2 ? "red" : "blue"));
   Recorder red;
   ASSERT_TRUE(q->attach(selecting(red, "color = 'red'")).ok());
-  EXPECT_EQ(red.bodies(), (Bodies{"m2", "m5"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"m2", "m5"}));
   EXPECT_EQ(q->message_count(), 4u);
 }
 
@@ -89,7 +89,7 @@ TEST(QueueSelector, AConsumerAttachingLaterGetsThePassedOverMessagesFirstAndInOr
   Recorder green;
   ASSERT_TRUE(q->attach(selecting(green, "color = 'green'", 2)).ok());
   put(*q, colored("g3", "green"));
-  EXPECT_EQ(green.bodies(), (Bodies{"g1", "g2", "g3"}));
+  ASSERT_EQ(green.bodies(), (Bodies{"g1", "g2", "g3"}));
   for (const auto& d : green.got) EXPECT_FALSE(d.redelivered) << body_of(d);  // passed over, never delivered
   EXPECT_EQ(q->message_count(), 0u);
 }
@@ -101,7 +101,7 @@ TEST(QueueSelector, AConsumerMatchingNothingDoesNotHoldUpAPlainOne) {
   ASSERT_TRUE(q->attach(selecting(none, "color = 'purple'")).ok());  // first in round-robin order
   ASSERT_TRUE(q->attach(consumer(plain, 2)).ok());
   for (const char* b : {"a", "b", "c"}) put(*q, colored(b, "blue"));
-  EXPECT_EQ(plain.bodies(), (Bodies{"a", "b", "c"}));
+  ASSERT_EQ(plain.bodies(), (Bodies{"a", "b", "c"}));
   EXPECT_TRUE(none.got.empty());
 }
 
@@ -116,7 +116,7 @@ TEST(QueueSelector, PriorityLevelsAreScannedHighestFirst) {
   put(*q, colored("mid-red-2", "red", 5));
   Recorder red;
   ASSERT_TRUE(q->attach(selecting(red, "color = 'red'")).ok());
-  EXPECT_EQ(red.bodies(), (Bodies{"mid-red", "mid-red-2", "low-red"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"mid-red", "mid-red-2", "low-red"}));
   // The higher-priority blue one is still first for anyone else.
   EXPECT_EQ(drain(*q), (Bodies{"high-blue"}));
 }
@@ -129,7 +129,7 @@ TEST(QueueSelector, ASelectorOnJmsPriority) {
   for (uint8_t p : {2, 7, 4, 8}) put(*q, msg("p" + std::to_string(p), p));
   Recorder high;
   ASSERT_TRUE(q->attach(selecting(high, "JMSPriority > 5")).ok());
-  EXPECT_EQ(high.bodies(), (Bodies{"p8", "p7"}));
+  ASSERT_EQ(high.bodies(), (Bodies{"p8", "p7"}));
   EXPECT_EQ(drain(*q), (Bodies{"p4", "p2"}));
 }
 
@@ -152,7 +152,7 @@ TEST(QueueSelector, ARequeuedMessageGoesBackToItsPlaceAmongThePassedOverOnes) {
   EXPECT_EQ(q->message_count(), 3u);
   Recorder plain;
   ASSERT_TRUE(q->attach(consumer(plain, 2)).ok());
-  EXPECT_EQ(plain.bodies(), (Bodies{"b1", "r1", "b2"}));
+  ASSERT_EQ(plain.bodies(), (Bodies{"b1", "r1", "b2"}));
   EXPECT_FALSE(plain.got[0].redelivered);
   EXPECT_TRUE(plain.got[1].redelivered);
   EXPECT_EQ(plain.got[1].delivery_count, 3u);
@@ -175,7 +175,7 @@ TEST(QueueSelector, HandOffNeverGivesAConsumerWhatItsSelectorRejects) {
   r.props.delivery_mode = kDeliveryModeTransient;
   put(*q, blue);
   put(*q, r);
-  EXPECT_EQ(red.bodies(), (Bodies{"r1"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"r1"}));
   EXPECT_EQ(q->message_count(), 1u);
   EXPECT_EQ(drain(*q), (Bodies{"b1"}));
 }
@@ -198,7 +198,7 @@ TEST(QueueSelector, PassedOverMessagesComeBackAfterARestartAndNothingElseDoes) {
   EXPECT_EQ(q->message_count(), 3u);
   Recorder plain;
   ASSERT_TRUE(q->attach(consumer(plain)).ok());
-  EXPECT_EQ(plain.bodies(), (Bodies{"g1", "g2", "g3"}));
+  ASSERT_EQ(plain.bodies(), (Bodies{"g1", "g2", "g3"}));
   // g1 and g2 sat behind the cursor at the restart (counted as delivered
   // once, like any unsettled message then); g3 was never passed over.
   EXPECT_TRUE(plain.got[0].redelivered);
@@ -239,10 +239,10 @@ TEST(QueueSelector, PassingOverStopsAtTheLimitAndResumesAsTheHeldMessagesGo) {
   auto o = consumer(plain, 2);
   o.no_ack = true;
   ASSERT_TRUE(q->attach(std::move(o)).ok());
-  EXPECT_EQ(red.bodies(), (Bodies{"r"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"r"}));
   Bodies blues;
   for (int i = 0; i < 10; ++i) blues.push_back("b" + std::to_string(i));
-  EXPECT_EQ(plain.bodies(), blues);
+  ASSERT_EQ(plain.bodies(), blues);
   EXPECT_EQ(q->message_count(), 0u);
 }
 
@@ -260,7 +260,7 @@ TEST(QueueSelector, PassingOverStopsAtTheByteLimitToo) {
   (void)q->get(SessionId(3), true);
   (void)q->get(SessionId(3), true);
   q->expire();  // any call dispatches again
-  EXPECT_EQ(red.bodies(), (Bodies{"r"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"r"}));
 }
 
 // ---------------------------------------------------------------- groups
@@ -278,8 +278,8 @@ TEST(QueueGroups, AGroupSticksToOneConsumerAndGroupsSpread) {
   put(*q, grouped("y2", "Y"));
   put(*q, msg("u1"));  // ungrouped: round robin as usual (A took x3 last, B y2)
   put(*q, msg("u2"));
-  EXPECT_EQ(a.bodies(), (Bodies{"x1", "x2", "x3", "u1"}));
-  EXPECT_EQ(b.bodies(), (Bodies{"y1", "y2", "u2"}));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1", "x2", "x3", "u1"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"y1", "y2", "u2"}));
   EXPECT_TRUE(first_for_consumer(a.got[0]));
   EXPECT_TRUE(first_for_consumer(b.got[0]));
   EXPECT_FALSE(first_for_consumer(a.got[1]));
@@ -299,7 +299,7 @@ TEST(QueueGroups, ACancelledOwnersGroupsMoveOn) {
   ASSERT_EQ(a.bodies(), (Bodies{"x1", "x2"}));
   ASSERT_TRUE(q->cancel(*ida).ok());
   put(*q, grouped("x3", "X"));
-  EXPECT_EQ(b.bodies(), (Bodies{"x3"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"x3"}));
   EXPECT_TRUE(first_for_consumer(b.got[0]));
 }
 
@@ -316,7 +316,7 @@ TEST(QueueGroups, AClosedSessionsUnackedGroupMessagesGoToTheNewOwnerInOrder) {
   ASSERT_TRUE(b.got.empty());
   EXPECT_EQ(q->close_session(SessionId(1)), 3u);
   put(*q, grouped("x4", "X"));
-  EXPECT_EQ(b.bodies(), (Bodies{"x1", "x2", "x3", "x4"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"x1", "x2", "x3", "x4"}));
   EXPECT_TRUE(first_for_consumer(b.got[0]));
   EXPECT_TRUE(b.got[0].redelivered);
 }
@@ -334,12 +334,12 @@ TEST(QueueGroups, AnOwnerAtItsPrefetchLimitHoldsOnlyItsOwnGroup) {
   put(*q, msg("u1"));
   put(*q, grouped("x3", "X"));
   put(*q, grouped("z1", "Z"));
-  EXPECT_EQ(b.bodies(), (Bodies{"y1", "u1", "z1"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"y1", "u1", "z1"}));
   EXPECT_EQ(q->message_count(), 2u);  // x2, x3 wait for A
   ASSERT_TRUE(q->ack(SessionId(1), a.got[0].tag, false).ok());
   ASSERT_EQ(a.bodies(), (Bodies{"x1", "x2"}));
   ASSERT_TRUE(q->ack(SessionId(1), a.got[1].tag, false).ok());
-  EXPECT_EQ(a.bodies(), (Bodies{"x1", "x2", "x3"}));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1", "x2", "x3"}));
   EXPECT_EQ(q->message_count(), 0u);
 }
 
@@ -356,8 +356,8 @@ TEST(QueueGroups, SequenceMinusOneClosesTheGroup) {
   put(*q, msg("u1"));  // to B (round robin)
   put(*q, grouped("x3", "X"));  // a new group X: the next consumer in turn, A
   put(*q, grouped("x4", "X"));
-  EXPECT_EQ(a.bodies(), (Bodies{"x1", "x2", "x3", "x4"}));
-  EXPECT_EQ(b.bodies(), (Bodies{"u1"}));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1", "x2", "x3", "x4"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"u1"}));
   EXPECT_TRUE(first_for_consumer(a.got[2]));  // x3 starts the group anew
 }
 
@@ -377,7 +377,7 @@ TEST(QueueGroups, HeldMessagesOfAGroupGoToTheNextOwnerWhenTheOwnerLeaves) {
   ASSERT_EQ(a.bodies(), (Bodies{"x1"}));
   ASSERT_EQ(b.bodies(), (Bodies{"u1"}));
   ASSERT_TRUE(q->cancel(*ida, /*requeue_unacked=*/true).ok());
-  EXPECT_EQ(b.bodies(), (Bodies{"u1", "x1", "x2", "x3"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"u1", "x1", "x2", "x3"}));
   EXPECT_TRUE(first_for_consumer(b.got[1]));
 }
 
@@ -397,7 +397,7 @@ TEST(QueueGroups, HeldMessagesOfAGroupGoToTheNextOwnerWhenTheOwnerIsCancelled) {
   ASSERT_EQ(a.bodies(), (Bodies{"x1"}));
   ASSERT_EQ(b.bodies(), (Bodies{"y1"}));
   ASSERT_TRUE(q->cancel(*ida).ok());
-  EXPECT_EQ(b.bodies(), (Bodies{"y1", "x2", "x3"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"y1", "x2", "x3"}));
   EXPECT_TRUE(first_for_consumer(b.got[1]));
 }
 
@@ -419,8 +419,8 @@ TEST(QueueGroups, HeldMessagesAfterTheClosingOneStartANewGroup) {
   ASSERT_TRUE(q->ack(SessionId(1), a.got[0].tag, false).ok());
   // x2 ends A's group; x3 opens a new one for B, whom A's full prefetch
   // leaves as the only taker.
-  EXPECT_EQ(a.bodies(), (Bodies{"x1", "x2"}));
-  EXPECT_EQ(b.bodies(), (Bodies{"x3"}));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1", "x2"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"x3"}));
   EXPECT_TRUE(first_for_consumer(b.got[0]));
 }
 
@@ -439,8 +439,8 @@ TEST(QueueGroups, GroupsAndSelectorsTogether) {
   put(*q, x1);
   put(*q, x2);
   put(*q, colored("r1", "red"));
-  EXPECT_EQ(any.bodies(), (Bodies{"x1", "x2"}));
-  EXPECT_EQ(red.bodies(), (Bodies{"r1"}));
+  ASSERT_EQ(any.bodies(), (Bodies{"x1", "x2"}));
+  ASSERT_EQ(red.bodies(), (Bodies{"r1"}));
 }
 
 TEST(QueueGroups, NoGroupsWhenTheHeaderNameIsEmpty) {
@@ -452,8 +452,8 @@ TEST(QueueGroups, NoGroupsWhenTheHeaderNameIsEmpty) {
   ASSERT_TRUE(q->attach(consumer(a, 1)).ok());
   ASSERT_TRUE(q->attach(consumer(b, 2)).ok());
   for (const char* x : {"x1", "x2", "x3"}) put(*q, grouped(x, "X"));
-  EXPECT_EQ(a.bodies(), (Bodies{"x1", "x3"}));
-  EXPECT_EQ(b.bodies(), (Bodies{"x2"}));
+  ASSERT_EQ(a.bodies(), (Bodies{"x1", "x3"}));
+  ASSERT_EQ(b.bodies(), (Bodies{"x2"}));
   EXPECT_FALSE(first_for_consumer(a.got[0]));
 }
 
