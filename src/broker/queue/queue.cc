@@ -308,16 +308,17 @@ void Queue::remove_from_ready(const Head& h, uint64_t body_size) {
 }
 
 result<std::optional<Queue::Taken>> Queue::peek_level(Level& lv) {
+  result<std::optional<Taken>> t = std::optional<Taken>();  // the one object returned (no extra move)
   while (lv.has_ready()) {
-    auto t = examine(lv, head_of(lv));
-    if (!t.ok() || *t) return t;
+    if (auto st = examine(lv, head_of(lv), *t); !st.ok()) return st.error();
+    if (*t) break;
   }
-  return std::optional<Taken>();
+  return t;
 }
 
 // Every nullopt return has settled `h` (or, at the cursor, moved the cursor
 // past it), so a caller looping over heads makes progress.
-result<std::optional<Queue::Taken>> Queue::examine(Level& lv, const Head& h) {
+status Queue::examine(Level& lv, const Head& h, std::optional<Taken>& out) {
   auto rr = lv.cache.find(*lv.log, h.offset);
   if (!rr.ok() && rr.code() != Errc::kOffsetOutOfRange) {
     if (rr.code() == Errc::kIo) return rr.error();
@@ -326,7 +327,7 @@ result<std::optional<Queue::Taken>> Queue::examine(Level& lv, const Head& h) {
                h.offset, rr.error().message);
     remove_from_ready(h, 0);
     settle(lv, h.offset);
-    return std::optional<Taken>();
+    return {};
   }
   const RecordRef* rec = rr.ok() ? *rr : nullptr;
   if (!rec || rec->offset != h.offset) {
@@ -342,7 +343,7 @@ result<std::optional<Queue::Taken>> Queue::examine(Level& lv, const Head& h) {
       lv.cursor = to;
       if (acks_) acks_->cursor(lv.index, lv.cursor);
     }
-    return std::optional<Taken>();
+    return {};
   }
   auto msg = decode_record(*rec, lv.cache.owner());
   if (!msg.ok()) {
@@ -350,7 +351,7 @@ result<std::optional<Queue::Taken>> Queue::examine(Level& lv, const Head& h) {
                h.offset, msg.error().message);
     remove_from_ready(h, rec->value.size());
     settle(lv, h.offset);
-    return std::optional<Taken>();
+    return {};
   }
   int64_t enqueued = rec->timestamp_ms;
   if (auto exp = expiry_of(*msg, enqueued); exp && now() > *exp) {
@@ -358,9 +359,10 @@ result<std::optional<Queue::Taken>> Queue::examine(Level& lv, const Head& h) {
     settle(lv, h.offset);
     ++expired_;
     dead_letter(std::move(*msg), DeathReason::kExpired);
-    return std::optional<Taken>();
+    return {};
   }
-  return std::optional<Taken>(Taken{h, std::move(*msg), enqueued});
+  out.emplace(h, std::move(*msg), enqueued);  // in place: no extra Message move
+  return {};
 }
 
 result<std::optional<Queue::Taken>> Queue::take_next() {
@@ -431,23 +433,23 @@ result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
     // settle entries and its dead letters may re-enter the queue.
     for (auto it = lv->requeued.lower_bound(c.refused_below[i]); it != lv->requeued.end();) {
       int64_t off = it->first;
-      auto t = examine(*lv, Head{lv, off, true, it->second.deliveries});
-      if (!t.ok()) return t.error();
-      if (*t && may_take(c, (*t)->message)) return t;
+      std::optional<Taken> t;
+      if (auto st = examine(*lv, Head{lv, off, true, it->second.deliveries}, t); !st.ok()) return st.error();
+      if (t && may_take(c, t->message)) return t;
       it = lv->requeued.upper_bound(off);
     }
     refused_all(*lv);
     // From the cursor on.
     while (lv->cursor < lv->end()) {
-      auto t = examine(*lv, Head{lv, lv->cursor, false, 0});
-      if (!t.ok()) return t.error();
-      if (!*t) continue;  // settled, the cursor moved past it
-      if (may_take(c, (*t)->message)) return t;
+      std::optional<Taken> t;
+      if (auto st = examine(*lv, Head{lv, lv->cursor, false, 0}, t); !st.ok()) return st.error();
+      if (!t) continue;  // settled, the cursor moved past it
+      if (may_take(c, t->message)) return t;
       if (!may_pass_over()) {
         pass_over_full_ = true;
         break;
       }
-      pass_over(*lv, (*t)->message.body.size());
+      pass_over(*lv, t->message.body.size());
       refused_all(*lv);
     }
   }

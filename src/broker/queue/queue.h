@@ -352,9 +352,10 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   // missing, unreadable or expired (dead-lettering the expired ones).
   // nullopt when the level has nothing ready. Errors only for kIo.
   result<std::optional<Taken>> peek_level(Level& lv);
-  // Reads the message at `h`; settles it (as peek_level does) and returns
-  // nullopt when it is missing, unreadable or expired.
-  result<std::optional<Taken>> examine(Level& lv, const Head& h);
+  // Reads the message at `h` into `out` (which must be empty); settles it
+  // (as peek_level does) and leaves `out` empty when it is missing,
+  // unreadable or expired. Errors only for kIo.
+  status examine(Level& lv, const Head& h, std::optional<Taken>& out);
   // Filtering: the first ready message `c` may take (see queue.h, "Selectors
   // and groups"), passing over the others at the cursors within the limits.
   result<std::optional<Taken>> take_for(Consumer& c);
