@@ -281,8 +281,10 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   size_t consumer_count() const { return order_.size(); }
   uint64_t ready_bytes() const { return ready_bytes_; }  // body bytes of ready messages (see queue.cc)
 
-  // Per-message bookkeeping held in memory: unacked deliveries + requeued
-  // messages + settled ranges + pending confirms. O(unacked), never O(backlog).
+  // Per-message bookkeeping held in memory: unacked deliveries + ready
+  // messages behind the cursors (requeued, or passed over: at most
+  // pass_over_limit of those) + settled ranges + pending confirms.
+  // O(unacked + pass_over_limit), never O(backlog).
   size_t tracked_entries() const;
   // Bytes held by the levels' read windows (bounded by levels x window).
   size_t buffered_bytes() const;
