@@ -43,14 +43,19 @@ struct Behind {
 };
 
 struct Level {
-  Level(uint8_t index_, size_t window_bytes) : index(index_), cache(window_bytes) {}
+  Level(uint8_t index_, size_t window_bytes) : index(index_), cache(window_bytes), behind(window_bytes) {}
 
   uint8_t index;
   std::unique_ptr<storage::Log> log;
   int64_t cursor = 0;                    // offsets >= cursor were never delivered
   IntervalSet settled;
   std::map<int64_t, Behind> requeued;  // offset -> what is known of it
-  ReadCache cache;
+  ReadCache cache;   // reads at and past the cursor
+  // Reads of the messages behind the cursor (`requeued`): a consumer
+  // skipping along them (selectors, groups) while another reads at the
+  // cursor would otherwise reload the one window at every switch. Emptied
+  // when `requeued` empties.
+  ReadCache behind;
   // Publishes waiting for durability, by offset (appended in offset order).
   std::deque<std::pair<int64_t, ConfirmFn>> confirm_waiters;
   storage::FlushJob round;  // this level's part of the flush round in flight

@@ -299,6 +299,7 @@ void Queue::remove_from_ready(const Head& h, uint64_t body_size) {
     if (it != lv.requeued.end()) {
       behind_bytes_ -= std::min<uint64_t>(behind_bytes_, it->second.bytes);
       lv.requeued.erase(it);
+      if (lv.requeued.empty()) lv.behind.clear();
     }
   } else {
     lv.cursor = h.offset + 1;
@@ -319,7 +320,8 @@ result<std::optional<Queue::Taken>> Queue::peek_level(Level& lv) {
 // Every nullopt return has settled `h` (or, at the cursor, moved the cursor
 // past it), so a caller looping over heads makes progress.
 status Queue::examine(Level& lv, const Head& h, std::optional<Taken>& out) {
-  auto rr = lv.cache.find(*lv.log, h.offset);
+  ReadCache& cache = h.requeued ? lv.behind : lv.cache;
+  auto rr = cache.find(*lv.log, h.offset);
   if (!rr.ok() && rr.code() != Errc::kOffsetOutOfRange) {
     if (rr.code() == Errc::kIo) return rr.error();
     // Unreadable bytes must not wedge the queue: skip the message, loudly.
@@ -345,7 +347,7 @@ status Queue::examine(Level& lv, const Head& h, std::optional<Taken>& out) {
     }
     return {};
   }
-  auto msg = decode_record(*rec, lv.cache.owner());
+  auto msg = decode_record(*rec, cache.owner());
   if (!msg.ok()) {
     WLOG_ERROR("queue", "queue '{}': dropping undecodable message at level {} offset {}: {}", cfg_.name, lv.index,
                h.offset, msg.error().message);
@@ -419,11 +421,12 @@ result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
     c.refused_below.clear();
   }
   c.refused_below.resize(levels_.size(), 0);
-  // Records that everything behind lv's cursor was refused to `c`, unless a
-  // callback released a group or requeued meanwhile.
+  // Records that every ready message of `lv` behind the cursor below `to`
+  // was refused to `c`, unless a callback released a group meanwhile.
   uint64_t gen = refusal_gen_;
-  auto refused_all = [&](const Level& lv) {
-    if (refusal_gen_ == gen && lv.index < c.refused_below.size()) c.refused_below[lv.index] = lv.cursor;
+  auto refused_below = [&](const Level& lv, int64_t to) {
+    if (refusal_gen_ == gen && lv.index < c.refused_below.size())
+      c.refused_below[lv.index] = std::min(to, lv.cursor);
   };
   for (size_t i = levels_.size(); i-- > 0;) {
     Level* lv = levels_[i].get();
@@ -435,10 +438,13 @@ result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
       int64_t off = it->first;
       std::optional<Taken> t;
       if (auto st = examine(*lv, Head{lv, off, true, it->second.deliveries}, t); !st.ok()) return st.error();
-      if (t && may_take(c, t->message)) return t;
+      if (t && may_take(c, t->message)) {
+        refused_below(*lv, off);  // so the next scan does not read the refused ones again
+        return t;
+      }
       it = lv->requeued.upper_bound(off);
     }
-    refused_all(*lv);
+    refused_below(*lv, lv->cursor);
     // From the cursor on.
     while (lv->cursor < lv->end()) {
       std::optional<Taken> t;
@@ -450,7 +456,7 @@ result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
         break;
       }
       pass_over(*lv, t->message.body.size());
-      refused_all(*lv);
+      refused_below(*lv, lv->cursor);
     }
   }
   return std::optional<Taken>();
@@ -558,7 +564,10 @@ void Queue::requeue(const Unacked& u) {
     return;
   }
   lv.requeued.emplace(u.offset, Behind{u.delivery_count, u.body_size});
-  ++refusal_gen_;  // back below the consumers' scan marks
+  // Back below the consumers' scan marks: they must look at it again.
+  for (const auto& c : order_)
+    if (c->refused_gen == refusal_gen_ && u.level < c->refused_below.size())
+      c->refused_below[u.level] = std::min(c->refused_below[u.level], u.offset);
   behind_bytes_ += u.body_size;
   ready_bytes_ += u.body_size;
   if (cfg_.message_ttl_ms) expiring_possible_ = true;
@@ -1099,6 +1108,7 @@ result<uint64_t> Queue::purge() {
     lv.cursor = end;
     if (acks_) acks_->cursor(lv.index, end);
     lv.cache.clear();
+    lv.behind.clear();
   }
   ready_bytes_ = 0;
   behind_bytes_ = 0;
@@ -1177,7 +1187,7 @@ size_t Queue::tracked_entries() const {
 size_t Queue::buffered_bytes() const {
   size_t n = 0;
   for (const auto& lvp : levels_)
-    if (lvp) n += lvp->cache.buffered_bytes();
+    if (lvp) n += lvp->cache.buffered_bytes() + lvp->behind.buffered_bytes();
   return n;
 }
 

@@ -286,7 +286,7 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   // pass_over_limit of those) + settled ranges + pending confirms.
   // O(unacked + pass_over_limit), never O(backlog).
   size_t tracked_entries() const;
-  // Bytes held by the levels' read windows (bounded by levels x window).
+  // Bytes held by the levels' read windows (bounded by levels x 2 windows).
   size_t buffered_bytes() const;
   // Total bytes of the level logs on disk.
   uint64_t disk_bytes() const;
@@ -308,8 +308,8 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
     // the queue's refusal_gen_, every ready message of level i behind the
     // cursor with offset < refused_below[i] was refused to this consumer.
     // A refusal by selector is final; one by another consumer's group lasts
-    // until that group is released, which bumps refusal_gen_, as does a
-    // requeue (it puts a message back below the marks).
+    // until that group is released, which bumps refusal_gen_ (all marks
+    // reset). A requeue lowers the marks to the message it puts back.
     uint64_t refused_gen = 0;
     std::vector<int64_t> refused_below;
   };

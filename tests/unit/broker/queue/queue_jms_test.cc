@@ -158,6 +158,20 @@ TEST(QueueSelector, ARequeuedMessageGoesBackToItsPlaceAmongThePassedOverOnes) {
   EXPECT_EQ(plain.got[1].delivery_count, 3u);
 }
 
+TEST(QueueSelector, ARequeuedMessageBehindTheScanIsSeenAgain) {
+  // The red consumer scanned past b1 and b2 before r1 came back below them.
+  Harness h;
+  auto q = h.open();
+  for (const char* b : {"r1", "b1", "b2", "r2"}) put(*q, colored(b, b[0] == 'r' ? "red" : "blue"));
+  Recorder red;
+  ASSERT_TRUE(q->attach(selecting(red, "color = 'red'", 1, /*prefetch=*/2)).ok());
+  ASSERT_EQ(red.bodies(), (Bodies{"r1", "r2"}));
+  ASSERT_TRUE(q->reject(SessionId(1), red.got[0].tag, false, true).ok());
+  ASSERT_EQ(red.bodies(), (Bodies{"r1", "r2", "r1"}));
+  EXPECT_TRUE(red.got[2].redelivered);
+  EXPECT_EQ(q->message_count(), 2u);
+}
+
 TEST(QueueSelector, HandOffNeverGivesAConsumerWhatItsSelectorRejects) {
   // Transient queue, transient messages, a no-ack consumer, nothing ready:
   // the case where messages are handed over without being stored.
