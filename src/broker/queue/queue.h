@@ -46,7 +46,10 @@
 // each cursor, and the messages past it wait until the ones held behind are
 // taken, purged or expire. This bounds memory (one map entry per message
 // held) and the work of one scan (at most the limit, plus requeued
-// deliveries). A restart needs nothing extra: a passed-over message is an
+// deliveries); each consumer also remembers how far behind the cursor it
+// found nothing (Consumer::refused_below), so it examines a held message
+// about once, not once per delivery. Held messages are read through a
+// second window per level (Level::behind). A restart needs nothing extra: a passed-over message is an
 // unsettled offset below the cursor, which recovery makes ready again (it
 // then counts as delivered once: redelivered=true, like every message
 // unsettled at a restart). Without selectors and owned groups none of this
