@@ -391,7 +391,7 @@ bool Queue::may_take(const Consumer& c, const Message& m) const {
   if (!groups_.empty()) {
     if (const std::string* g = group_of(m)) {
       auto it = groups_.find(*g);
-      if (it != groups_.end() && it->second != c.id) return false;
+      if (it != groups_.end() && it->second.owner != c.id) return false;
     }
   }
   return true;
@@ -465,16 +465,31 @@ result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
 bool Queue::claim_group(const Consumer& c, const Message& m) {
   const std::string* g = group_of(m);
   if (!g) return false;
-  auto [it, first] = groups_.try_emplace(*g, c.id);
+  auto [it, first] = groups_.try_emplace(*g, GroupOwner{c.id, {}});
+  if (first) {
+    group_lru_.push_front(&it->first);  // unordered_map keys do not move
+    it->second.lru = group_lru_.begin();
+  } else {
+    group_lru_.splice(group_lru_.begin(), group_lru_, it->second.lru);
+  }
   // JMSXGroupSeq = -1 ends the group: its next message starts a new one.
   const Value* seq = m.headers.find("JMSXGroupSeq");
   if (seq) {
     const int64_t* i = seq->get_if<int64_t>();
     const std::string* s = seq->get_if<std::string>();
     if ((i && *i == -1) || (s && *s == "-1")) {
+      group_lru_.erase(it->second.lru);
       groups_.erase(it);
       ++refusal_gen_;  // its held messages may go to anyone now
+      return first;
     }
+  }
+  if (groups_.size() > cfg_.max_groups) {
+    // The least recently delivered group (never the one just claimed: it is at the front).
+    auto victim = groups_.find(*group_lru_.back());  // by iterator: the key lives in the node
+    group_lru_.pop_back();
+    groups_.erase(victim);
+    ++refusal_gen_;
   }
   return first;
 }
@@ -656,7 +671,11 @@ void Queue::detach(std::shared_ptr<Consumer> c, bool requeue_unacked) {
   if (c->opts.exclusive) exclusive_ = false;
   if (c->opts.selector) --selector_consumers_;
   // Its groups are free: each goes to whoever takes its next message.
-  if (!groups_.empty() && std::erase_if(groups_, [&](const auto& g) { return g.second == c->id; }) > 0)
+  if (!groups_.empty() && std::erase_if(groups_, [&](const auto& g) {
+        if (g.second.owner != c->id) return false;
+        group_lru_.erase(g.second.lru);
+        return true;
+      }) > 0)
     ++refusal_gen_;
   if (cfg_.single_active_consumer && active_ == c->id) choose_active();
   if (requeue_unacked) {
@@ -1127,6 +1146,7 @@ result<uint64_t> Queue::remove(bool if_unused, bool if_empty) {
   order_.clear();
   consumers_.clear();
   groups_.clear();
+  group_lru_.clear();
   selector_consumers_ = 0;
   sessions_.clear();
   unacked_total_ = 0;
@@ -1161,6 +1181,7 @@ status Queue::close() {
   order_.clear();
   consumers_.clear();
   groups_.clear();
+  group_lru_.clear();
   selector_consumers_ = 0;
   sessions_.clear();
   return result;

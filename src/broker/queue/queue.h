@@ -57,8 +57,9 @@
 // per delivery (none when group_header is empty). Not covered: get()
 // (basic.get) takes the head whatever its group; the hand-off of unstored
 // messages (hand_off()) is skipped for grouped messages and for a consumer
-// whose selector does not match. Memory: one entry per owned group
-// (bounded by the groups with a live owner, closed or orphaned ones go).
+// whose selector does not match. Memory: one entry per owned group; closed
+// or orphaned ones go, and past max_groups the least recently delivered
+// group loses its owner.
 //
 // Durability. Durable queue + persistent message (delivery_mode 2): the
 // publish's ConfirmFn runs once a group-committed fdatasync covers the
@@ -91,6 +92,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,6 +143,10 @@ struct QueueConfig {
   // the cursors (see above). ActiveMQ's maxPageSize is 200.
   uint32_t pass_over_limit = 2000;
   uint64_t pass_over_limit_bytes = 16ull << 20;
+  // Groups with an owner kept at most; past it the group delivered to least
+  // recently loses its owner (its next message is assigned afresh), as with
+  // ActiveMQ's cached group map.
+  size_t max_groups = 65536;
   storage::LogConfig log = default_queue_log_config();
   size_t read_window_bytes = 64 * 1024;         // per-level read-ahead buffer
   // acks.log joins a flush round that carries confirms at most this often
@@ -437,7 +443,14 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   uint64_t ready_bytes_ = 0;
   uint64_t behind_bytes_ = 0;       // sum of Behind::bytes over the levels
   size_t selector_consumers_ = 0;   // attached consumers with a selector
-  std::unordered_map<std::string, ConsumerId> groups_;  // group id -> owner (an attached consumer)
+  // Message groups with an owner (an attached consumer), and their order of
+  // last delivery (front: most recent) for evicting past max_groups.
+  struct GroupOwner {
+    ConsumerId owner;
+    std::list<const std::string*>::iterator lru;  // points at its own key
+  };
+  std::unordered_map<std::string, GroupOwner> groups_;
+  std::list<const std::string*> group_lru_;
   uint64_t pass_ = 0;               // dispatch passes so far
   bool pass_over_full_ = false;     // a scan stopped at the pass-over limits
   uint64_t refusal_gen_ = 1;        // see Consumer::refused_below

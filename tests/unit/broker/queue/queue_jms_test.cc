@@ -438,6 +438,24 @@ TEST(QueueGroups, HeldMessagesAfterTheClosingOneStartANewGroup) {
   EXPECT_TRUE(first_for_consumer(b.got[0]));
 }
 
+TEST(QueueGroups, PastMaxGroupsTheLeastRecentlyUsedGroupLosesItsOwner) {
+  Harness h;
+  auto cfg = Harness::config();
+  cfg.max_groups = 2;
+  auto q = h.open(cfg);
+  Recorder a;
+  ASSERT_TRUE(q->attach(consumer(a, 1)).ok());
+  for (auto [body, group] : std::vector<std::pair<const char*, const char*>>{
+           {"x1", "X"}, {"y1", "Y"}, {"x2", "X"}, {"z1", "Z"}, {"x3", "X"}, {"y2", "Y"}}) {
+    put(*q, grouped(body, group));
+  }
+  ASSERT_EQ(a.bodies(), (Bodies{"x1", "y1", "x2", "z1", "x3", "y2"}));
+  std::vector<bool> firsts;
+  for (const auto& d : a.got) firsts.push_back(first_for_consumer(d));
+  // z1 pushed out Y (X was used more recently): y2 starts Y again.
+  EXPECT_EQ(firsts, (std::vector<bool>{true, true, false, true, false, true}));
+}
+
 TEST(QueueGroups, GroupsAndSelectorsTogether) {
   Harness h;
   auto q = h.open();
