@@ -31,35 +31,34 @@
 // gives a consumer a group carries the header JMSXGroupFirstForConsumer=true.
 // A group whose owner cannot take more (prefetch, credit, paused) waits
 // while other groups and ungrouped messages flow to other consumers.
-//   While any consumer has a selector or any group is owned ("filtering"),
-// a consumer scans each level, highest first: first the ready messages
-// behind the cursor (Level::requeued, in offset order), then from the
-// cursor on; it takes the first message it may take. A message it may not
-// take at the cursor is passed over: the cursor moves past it and it joins
-// `requeued` as never delivered, still ready and in its place, so the next
-// consumer that may take it gets it first (ordering among the messages one
-// consumer may take is kept), message_count() and ready_bytes() do not
-// change, and a consumer attaching later finds it. Passing over stops while
-// the ready messages behind the cursors number pass_over_limit or weigh
-// pass_over_limit_bytes (ActiveMQ's maxPageSize plays the same role): a
-// consumer then sees only what is behind the cursors plus the message at
-// each cursor, and the messages past it wait until the ones held behind are
-// taken, purged or expire. This bounds memory (one map entry per message
-// held) and the work of one scan (at most the limit, plus requeued
-// deliveries); each consumer also remembers how far behind the cursor it
-// found nothing (Consumer::refused_below), so it examines a held message
-// about once, not once per delivery. Held messages are read through a
-// second window per level (Level::behind). A restart needs nothing extra: a passed-over message is an
-// unsettled offset below the cursor, which recovery makes ready again (it
-// then counts as delivered once: redelivered=true, like every message
-// unsettled at a restart). Without selectors and owned groups none of this
-// runs: consumers take the head as before, at the cost of one header lookup
-// per delivery (none when group_header is empty). Not covered: get()
-// (basic.get) takes the head whatever its group; the hand-off of unstored
-// messages (hand_off()) is skipped for grouped messages and for a consumer
-// whose selector does not match. Memory: one entry per owned group; closed
-// or orphaned ones go, and past max_groups the least recently delivered
-// group loses its owner.
+//   While any consumer has a selector or any group is owned ("filtering"), a
+// consumer scans each level, highest first: first the ready messages behind
+// the cursor (Level::requeued, in offset order), then from the cursor on; it
+// takes the first message it may take. A message it may not take at the cursor
+// is passed over: the cursor moves past it and it joins `requeued` as never
+// delivered, still ready and in its place, so the next consumer that may take
+// it gets it first (ordering among the messages one consumer may take is
+// kept), message_count() and ready_bytes() do not change, and a consumer
+// attaching later finds it. Passing over stops while the ready messages behind
+// the cursors number pass_over_limit or weigh pass_over_limit_bytes
+// (ActiveMQ's maxPageSize plays the same role): a consumer then sees only what
+// is behind the cursors plus the message at each cursor, and the messages past
+// it wait until the ones held behind are taken, purged or expire. This bounds
+// memory (one map entry per message held) and the work of one scan (at most
+// the limit, plus requeued deliveries); each consumer also remembers how far
+// behind the cursor it found nothing (Consumer::refused_below), so it examines
+// a held message about once, not once per delivery. Held messages are read
+// through a second window per level (Level::behind). A restart needs nothing
+// extra: a passed-over message is an unsettled offset below the cursor, which
+// recovery makes ready again (it then counts as delivered once:
+// redelivered=true, like every message unsettled at a restart). Without
+// selectors and owned groups none of this runs: consumers take the head as
+// before, at the cost of one header lookup per delivery (none when
+// group_header is empty). Not covered: get() (basic.get) takes the head
+// whatever its group; the hand-off of unstored messages (hand_off()) is
+// skipped for grouped messages and for a consumer whose selector does not
+// match. Memory: one entry per owned group; closed or orphaned ones go, and
+// past max_groups the least recently delivered group loses its owner.
 //
 // Durability. Durable queue + persistent message (delivery_mode 2): the
 // publish's ConfirmFn runs once a group-committed fdatasync covers the
