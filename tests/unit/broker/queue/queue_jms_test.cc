@@ -172,6 +172,31 @@ TEST(QueueSelector, ARequeuedMessageBehindTheScanIsSeenAgain) {
   EXPECT_EQ(q->message_count(), 2u);
 }
 
+TEST(QueueSelector, APassedOverMessageDeliveredAndRequeuedComesBackInItsPlace) {
+  Harness h;
+  auto q = h.open();
+  Recorder red;
+  ASSERT_TRUE(q->attach(selecting(red, "color = 'red'")).ok());
+  for (const char* b : {"g1", "r1", "g2", "g3"}) put(*q, colored(b, b[0] == 'r' ? "red" : "green"));
+  ASSERT_EQ(red.bodies(), (Bodies{"r1"}));
+  ASSERT_EQ(q->message_count(), 3u);  // all three passed over
+  Recorder green;
+  ASSERT_TRUE(q->attach(selecting(green, "color = 'green'", 2, /*prefetch=*/1)).ok());
+  ASSERT_EQ(green.bodies(), (Bodies{"g1"}));
+  EXPECT_FALSE(green.got[0].redelivered);
+  EXPECT_EQ(q->message_count(), 2u);
+  ASSERT_TRUE(q->reject(SessionId(2), green.got[0].tag, false, true).ok());
+  // Back ahead of g2 and g3, counted as delivered once.
+  ASSERT_EQ(green.bodies(), (Bodies{"g1", "g1"}));
+  EXPECT_TRUE(green.got[1].redelivered);
+  EXPECT_EQ(green.got[1].delivery_count, 2u);
+  ASSERT_TRUE(q->ack(SessionId(2), green.got[1].tag, false).ok());
+  ASSERT_TRUE(q->ack(SessionId(2), DeliveryTag(0), true).ok());
+  ASSERT_TRUE(q->ack(SessionId(2), DeliveryTag(0), true).ok());
+  ASSERT_EQ(green.bodies(), (Bodies{"g1", "g1", "g2", "g3"}));
+  EXPECT_EQ(q->message_count(), 0u);
+}
+
 TEST(QueueSelector, HandOffNeverGivesAConsumerWhatItsSelectorRejects) {
   // Transient queue, transient messages, a no-ack consumer, nothing ready:
   // the case where messages are handed over without being stored.
