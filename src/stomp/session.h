@@ -161,8 +161,9 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   void subscribe(Frame&& f);
   void unsubscribe(Frame&& f);
   // Attaches the subscription's consumer to `queue` (purged first when a
-  // durable subscription changed topic).
-  void attach(Sub sub, const std::string& queue, const Frame& f, uint32_t prefetch, bool purge_first);
+  // durable subscription changed topic), with the queue-side `selector`.
+  void attach(Sub sub, const std::string& queue, const Frame& f, uint32_t prefetch, bool purge_first,
+              std::shared_ptr<const broker::selector::Selector> selector);
   void deliver(uint64_t serial, broker::queue::Delivery&& d);
   void queue_cancelled(uint64_t serial);
   void set_paused(Sub& s, bool paused);

@@ -155,15 +155,13 @@ void Session::subscribe(Frame&& f) {
     if (filter) return protocol_error("selectors are not supported on stream queues", {}, &f);
     return stream_subscribe(std::move(sub), queue_name, f, prefetch);
   }
-  if (filter) {
-    // TODO(selectors on shared queues): needs the queue engine's consumer
-    // filter; until then refuse rather than deliver non-matching messages.
-    return protocol_error("selectors on queue destinations are not supported yet", {}, &f);
-  }
-  attach(std::move(sub), queue_name, f, prefetch, purge_first);
+  // A queue subscription's selector is the queue's business: messages it
+  // does not match stay there for other consumers.
+  attach(std::move(sub), queue_name, f, prefetch, purge_first, std::move(filter));
 }
 
-void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uint32_t prefetch, bool purge_first) {
+void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uint32_t prefetch, bool purge_first,
+                     std::shared_ptr<const broker::selector::Selector> selector) {
   sub.queue = queue_slot(queue_name);
   sub.serial = next_serial_++;
   ShardId shard = queues_[sub.queue].shard;
@@ -176,6 +174,7 @@ void Session::attach(Sub sub, const std::string& queue_name, const Frame& f, uin
   o.prefetch = o.no_ack ? 0 : prefetch;
   o.paused = true;
   o.credit = kDeliveryCredit;
+  o.selector = std::move(selector);
   std::weak_ptr<Session> weak = weak_from_this();
   broker::Shards* shards = &shards_;
   ShardId home = home_;

@@ -6,6 +6,7 @@
 
 #include "amqp/handler/message_convert.h"
 #include "amqp/handler/session.h"
+#include "broker/selector/selector.h"
 
 namespace wharf::amqp {
 
@@ -21,6 +22,20 @@ std::string random_tag() {
   std::string s = "amq.ctag-";
   for (int i = 0; i < 22; ++i) s.push_back(kAlphabet[rng() % 64]);
   return s;
+}
+
+// The consume argument x-selector (a JMS message selector, text): null when
+// absent; an error naming the offending position when it does not parse.
+result<std::shared_ptr<const broker::selector::Selector>> selector_argument(const FieldTable& args) {
+  const FieldValue* v = args.find("x-selector");
+  if (!v) return std::shared_ptr<const broker::selector::Selector>();
+  std::string text;
+  if (const auto* s = v->get_if<std::string>()) text = *s;
+  else if (const auto* b = v->get_if<ByteArray>()) text.assign(b->bytes.begin(), b->bytes.end());
+  else return make_error(Errc::kInvalidArgument, "x-selector must be a string");
+  auto sel = broker::selector::parse(text);
+  if (!sel.ok()) return make_error(Errc::kInvalidArgument, "invalid x-selector: " + sel.error().message);
+  return std::make_shared<const broker::selector::Selector>(std::move(*sel));
 }
 
 }  // namespace
@@ -46,7 +61,14 @@ void Session::basic_consume(Channel& c, ChannelContext& ch, msg::BasicConsume& m
   std::string tag = m.consumer_tag.empty() ? random_tag() : m.consumer_tag;
   if (c.consumers.count(tag))
     return conn_.close(ReplyCode::NOT_ALLOWED, "attempt to reuse consumer tag '" + tag + "'", Id::BasicConsume);
-  if (def->queue_type() == "stream") return stream_consume(c, ch, *def, m, tag);
+  auto selector = selector_argument(m.arguments);
+  if (!selector.ok()) return ch.fail(ReplyCode::PRECONDITION_FAILED, selector.error().message, Id::BasicConsume);
+  if (def->queue_type() == "stream") {
+    if (*selector)
+      return ch.fail(ReplyCode::PRECONDITION_FAILED, "x-selector is not supported on stream queues",
+                     Id::BasicConsume);
+    return stream_consume(c, ch, *def, m, tag);
+  }
 
   uint32_t qi = queue_slot(c, m.queue);
   ShardId s = c.queues[qi].shard;
@@ -68,6 +90,7 @@ void Session::basic_consume(Channel& c, ChannelContext& ch, msg::BasicConsume& m
   }
   o.exclusive = m.exclusive;
   o.no_ack = m.no_ack;
+  o.selector = std::move(*selector);
   o.prefetch = c.prefetch;
   if (c.channel_prefetch > 0) {
     if (!c.pool) c.pool = std::make_shared<queue::CreditPool>(c.channel_prefetch);

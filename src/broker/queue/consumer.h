@@ -29,6 +29,7 @@
 
 #include "base/ids.h"
 #include "broker/queue/message.h"
+#include "broker/selector/selector.h"
 
 namespace wharf::broker::queue {
 
@@ -104,6 +105,11 @@ struct ConsumerOptions {
   std::shared_ptr<CreditPool> pool;  // shared budget, or null
   std::optional<uint64_t> credit;    // explicit credit; nullopt = not credit-limited
   bool paused = false;        // attach paused (e.g. until consume-ok is written)
+  // JMS message selector (STOMP `selector`, AMQP `x-selector`): only
+  // messages it matches are delivered to this consumer; the others stay
+  // ready, in order, for other consumers (queue.h, "Selectors and groups").
+  // Null: every message. Shared and immutable.
+  std::shared_ptr<const selector::Selector> selector;
   DeliverFn deliver;          // required
   CancelFn on_cancel;         // optional
 };

@@ -10,6 +10,12 @@
 //     the cursor, so the next message of a level is requeued.begin() when
 //     there is one (a requeued message keeps its original place), else the
 //     cursor.
+//   - `requeued` holds the ready messages behind the cursor: those handed
+//     back (nack, recover, closed session; deliveries >= 1) and those passed
+//     over by a consumer's selector or a message group (deliveries == 0,
+//     never delivered). Both are simply unsettled offsets below the cursor,
+//     so the ack log needs no record for either: recovery turns every such
+//     offset back into a requeued entry (queue.h, "Selectors and groups").
 //
 // Thread rules: owned by the queue's shard thread.
 #pragma once
@@ -30,15 +36,26 @@ namespace wharf::broker::queue {
 
 using ConfirmFn = std::function<void(status)>;
 
+// A ready message behind a level's cursor.
+struct Behind {
+  uint32_t deliveries = 0;  // 0: passed over, never delivered
+  uint32_t bytes = 0;       // body size when known (0 after a restart)
+};
+
 struct Level {
-  Level(uint8_t index_, size_t window_bytes) : index(index_), cache(window_bytes) {}
+  Level(uint8_t index_, size_t window_bytes) : index(index_), cache(window_bytes), behind(window_bytes) {}
 
   uint8_t index;
   std::unique_ptr<storage::Log> log;
   int64_t cursor = 0;                    // offsets >= cursor were never delivered
   IntervalSet settled;
-  std::map<int64_t, uint32_t> requeued;  // offset -> deliveries so far
-  ReadCache cache;
+  std::map<int64_t, Behind> requeued;  // offset -> what is known of it
+  ReadCache cache;   // reads at and past the cursor
+  // Reads of the messages behind the cursor (`requeued`): a consumer
+  // skipping along them (selectors, groups) while another reads at the
+  // cursor would otherwise reload the one window at every switch. Emptied
+  // when `requeued` empties.
+  ReadCache behind;
   // Publishes waiting for durability, by offset (appended in offset order).
   std::deque<std::pair<int64_t, ConfirmFn>> confirm_waiters;
   storage::FlushJob round;  // this level's part of the flush round in flight

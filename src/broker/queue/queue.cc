@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "base/logging.h"
+#include "broker/selector/message_fields.h"
 
 namespace wharf::broker::queue {
 
@@ -148,7 +149,7 @@ status Queue::recover() {
     // Unsettled offsets below the cursor were delivered and not acked: they
     // come back first, flagged redelivered (one prior delivery).
     lv.settled.for_each_gap(lv.start(), lv.cursor, [&](int64_t a, int64_t b) {
-      for (int64_t x = a; x < b; ++x) lv.requeued.emplace_hint(lv.requeued.end(), x, 1);
+      for (int64_t x = a; x < b; ++x) lv.requeued.emplace_hint(lv.requeued.end(), x, Behind{1, 0});
     });
   }
   if (rewrite && acks_) {
@@ -253,9 +254,14 @@ bool Queue::hand_off(const Message& m) {
   // whose next consumer settles on delivery (no-ack): nothing of it would
   // outlive the delivery, so storing it and reading it back would only cost
   // time. RabbitMQ hands such a message over from memory too.
+  // Not for grouped messages (the owner bookkeeping lives on the stored
+  // path), nor for a consumer whose selector rejects the message (another
+  // consumer may want it).
   if ((cfg_.durable && m.props.persistent()) || dispatching_ || message_count() != 0) return false;
+  if (group_of(m)) return false;
   auto c = pick_consumer();
   if (!c || !c->opts.no_ack) return false;
+  if (c->opts.selector && !selector::evaluate(*c->opts.selector, m)) return false;
   Delivery d;
   d.consumer = c->id;
   d.enqueued_at_ms = now();
@@ -273,7 +279,7 @@ bool Queue::hand_off(const Message& m) {
 Queue::Head Queue::head_of(Level& lv) const {
   if (!lv.requeued.empty()) {
     auto it = lv.requeued.begin();
-    return Head{&lv, it->first, true, it->second};
+    return Head{&lv, it->first, true, it->second.deliveries};
   }
   return Head{&lv, lv.cursor, false, 0};
 }
@@ -289,7 +295,12 @@ std::optional<int64_t> Queue::expiry_of(const Message& m, int64_t enqueued_at_ms
 void Queue::remove_from_ready(const Head& h, uint64_t body_size) {
   Level& lv = *h.level;
   if (h.requeued) {
-    lv.requeued.erase(h.offset);
+    auto it = lv.requeued.find(h.offset);
+    if (it != lv.requeued.end()) {
+      behind_bytes_ -= std::min<uint64_t>(behind_bytes_, it->second.bytes);
+      lv.requeued.erase(it);
+      if (lv.requeued.empty()) lv.behind.clear();
+    }
   } else {
     lv.cursor = h.offset + 1;
     if (acks_) acks_->cursor(lv.index, lv.cursor);
@@ -298,53 +309,62 @@ void Queue::remove_from_ready(const Head& h, uint64_t body_size) {
 }
 
 result<std::optional<Queue::Taken>> Queue::peek_level(Level& lv) {
+  result<std::optional<Taken>> t = std::optional<Taken>();  // the one object returned (no extra move)
   while (lv.has_ready()) {
-    Head h = head_of(lv);
-    auto rr = lv.cache.find(*lv.log, h.offset);
-    if (!rr.ok() && rr.code() != Errc::kOffsetOutOfRange) {
-      if (rr.code() == Errc::kIo) return rr.error();
-      // Unreadable bytes must not wedge the queue: skip the message, loudly.
-      WLOG_ERROR("queue", "queue '{}': dropping unreadable message at level {} offset {}: {}", cfg_.name, lv.index,
-                 h.offset, rr.error().message);
+    if (auto st = examine(lv, head_of(lv), *t); !st.ok()) return st.error();
+    if (*t) break;
+  }
+  return t;
+}
+
+// Every nullopt return has settled `h` (or, at the cursor, moved the cursor
+// past it), so a caller looping over heads makes progress.
+status Queue::examine(Level& lv, const Head& h, std::optional<Taken>& out) {
+  ReadCache& cache = h.requeued ? lv.behind : lv.cache;
+  auto rr = cache.find(*lv.log, h.offset);
+  if (!rr.ok() && rr.code() != Errc::kOffsetOutOfRange) {
+    if (rr.code() == Errc::kIo) return rr.error();
+    // Unreadable bytes must not wedge the queue: skip the message, loudly.
+    WLOG_ERROR("queue", "queue '{}': dropping unreadable message at level {} offset {}: {}", cfg_.name, lv.index,
+               h.offset, rr.error().message);
+    remove_from_ready(h, 0);
+    settle(lv, h.offset);
+    return {};
+  }
+  const RecordRef* rec = rr.ok() ? *rr : nullptr;
+  if (!rec || rec->offset != h.offset) {
+    // The offset does not exist (a gap recovery left, or the log end).
+    if (h.requeued) {
       remove_from_ready(h, 0);
       settle(lv, h.offset);
-      continue;
+    } else {
+      // Below the log start cannot happen (segments are deleted only below
+      // the cursor); if it did, resume at the start rather than skip to the end.
+      int64_t to = rec ? rec->offset : rr.ok() ? lv.end() : lv.start();
+      settle_range(lv, lv.cursor, to);
+      lv.cursor = to;
+      if (acks_) acks_->cursor(lv.index, lv.cursor);
     }
-    const RecordRef* rec = rr.ok() ? *rr : nullptr;
-    if (!rec || rec->offset != h.offset) {
-      // The offset does not exist (a gap recovery left, or the log end).
-      if (h.requeued) {
-        lv.requeued.erase(h.offset);
-        settle(lv, h.offset);
-      } else {
-        // Below the log start cannot happen (segments are deleted only below
-        // the cursor); if it did, resume at the start rather than skip to the end.
-        int64_t to = rec ? rec->offset : rr.ok() ? lv.end() : lv.start();
-        settle_range(lv, lv.cursor, to);
-        lv.cursor = to;
-        if (acks_) acks_->cursor(lv.index, lv.cursor);
-      }
-      continue;
-    }
-    auto msg = decode_record(*rec, lv.cache.owner());
-    if (!msg.ok()) {
-      WLOG_ERROR("queue", "queue '{}': dropping undecodable message at level {} offset {}: {}", cfg_.name, lv.index,
-                 h.offset, msg.error().message);
-      remove_from_ready(h, rec->value.size());
-      settle(lv, h.offset);
-      continue;
-    }
-    int64_t enqueued = rec->timestamp_ms;
-    if (auto exp = expiry_of(*msg, enqueued); exp && now() > *exp) {
-      remove_from_ready(h, msg->body.size());
-      settle(lv, h.offset);
-      ++expired_;
-      dead_letter(std::move(*msg), DeathReason::kExpired);
-      continue;
-    }
-    return std::optional<Taken>(Taken{h, std::move(*msg), enqueued});
+    return {};
   }
-  return std::optional<Taken>();
+  auto msg = decode_record(*rec, cache.owner());
+  if (!msg.ok()) {
+    WLOG_ERROR("queue", "queue '{}': dropping undecodable message at level {} offset {}: {}", cfg_.name, lv.index,
+               h.offset, msg.error().message);
+    remove_from_ready(h, rec->value.size());
+    settle(lv, h.offset);
+    return {};
+  }
+  int64_t enqueued = rec->timestamp_ms;
+  if (auto exp = expiry_of(*msg, enqueued); exp && now() > *exp) {
+    remove_from_ready(h, msg->body.size());
+    settle(lv, h.offset);
+    ++expired_;
+    dead_letter(std::move(*msg), DeathReason::kExpired);
+    return {};
+  }
+  out.emplace(h, std::move(*msg), enqueued);  // in place: no extra Message move
+  return {};
 }
 
 result<std::optional<Queue::Taken>> Queue::take_next() {
@@ -358,13 +378,129 @@ result<std::optional<Queue::Taken>> Queue::take_next() {
   return std::optional<Taken>();
 }
 
+// ---------------------------------------------------------------- selectors and groups
+
+const std::string* Queue::group_of(const Message& m) const {
+  if (cfg_.group_header.empty() || m.headers.empty()) return nullptr;
+  const Value* v = m.headers.find(cfg_.group_header);
+  return v ? v->get_if<std::string>() : nullptr;
+}
+
+bool Queue::may_take(const Consumer& c, const Message& m) const {
+  if (c.opts.selector && !selector::evaluate(*c.opts.selector, m)) return false;
+  if (!groups_.empty()) {
+    if (const std::string* g = group_of(m)) {
+      auto it = groups_.find(*g);
+      if (it != groups_.end() && it->second.owner != c.id) return false;
+    }
+  }
+  return true;
+}
+
+bool Queue::may_pass_over(bool resume) const {
+  size_t behind = 0;
+  for (const auto& lvp : levels_)
+    if (lvp) behind += lvp->requeued.size();
+  uint64_t n = cfg_.pass_over_limit, bytes = cfg_.pass_over_limit_bytes;
+  if (resume) n -= n / 4, bytes -= bytes / 4;
+  return behind < n && behind_bytes_ < bytes;
+}
+
+void Queue::pass_over(Level& lv, uint64_t body_size) {
+  // The cursor is above every requeued offset: this one goes last.
+  uint32_t bytes = uint32_t(std::min<uint64_t>(body_size, std::numeric_limits<uint32_t>::max()));
+  lv.requeued.emplace_hint(lv.requeued.end(), lv.cursor, Behind{0, bytes});
+  behind_bytes_ += bytes;
+  ++lv.cursor;
+  if (acks_) acks_->cursor(lv.index, lv.cursor);
+}
+
+result<std::optional<Queue::Taken>> Queue::take_for(Consumer& c) {
+  if (c.refused_gen != refusal_gen_) {
+    c.refused_gen = refusal_gen_;
+    c.refused_below.clear();
+  }
+  c.refused_below.resize(levels_.size(), 0);
+  // Records that every ready message of `lv` behind the cursor below `to`
+  // was refused to `c`, unless a callback released a group meanwhile.
+  uint64_t gen = refusal_gen_;
+  auto refused_below = [&](const Level& lv, int64_t to) {
+    if (refusal_gen_ == gen && lv.index < c.refused_below.size())
+      c.refused_below[lv.index] = std::min(to, lv.cursor);
+  };
+  for (size_t i = levels_.size(); i-- > 0;) {
+    Level* lv = levels_[i].get();
+    if (!lv || !lv->has_ready()) continue;
+    // Behind the cursor, in offset order, from where the last scan of `c`
+    // ended. Looked up again by offset after each step: examine() may
+    // settle entries and its dead letters may re-enter the queue.
+    for (auto it = lv->requeued.lower_bound(c.refused_below[i]); it != lv->requeued.end();) {
+      int64_t off = it->first;
+      std::optional<Taken> t;
+      if (auto st = examine(*lv, Head{lv, off, true, it->second.deliveries}, t); !st.ok()) return st.error();
+      if (t && may_take(c, t->message)) {
+        refused_below(*lv, off);  // so the next scan does not read the refused ones again
+        return t;
+      }
+      it = lv->requeued.upper_bound(off);
+    }
+    refused_below(*lv, lv->cursor);
+    // From the cursor on.
+    while (lv->cursor < lv->end()) {
+      std::optional<Taken> t;
+      if (auto st = examine(*lv, Head{lv, lv->cursor, false, 0}, t); !st.ok()) return st.error();
+      if (!t) continue;  // settled, the cursor moved past it
+      if (may_take(c, t->message)) return t;
+      if (!may_pass_over()) {
+        pass_over_full_ = true;
+        break;
+      }
+      pass_over(*lv, t->message.body.size());
+      refused_below(*lv, lv->cursor);
+    }
+  }
+  return std::optional<Taken>();
+}
+
+bool Queue::claim_group(const Consumer& c, const Message& m) {
+  const std::string* g = group_of(m);
+  if (!g) return false;
+  auto [it, first] = groups_.try_emplace(*g, GroupOwner{c.id, {}});
+  if (first) {
+    group_lru_.push_front(&it->first);  // unordered_map keys do not move
+    it->second.lru = group_lru_.begin();
+  } else {
+    group_lru_.splice(group_lru_.begin(), group_lru_, it->second.lru);
+  }
+  // JMSXGroupSeq = -1 ends the group: its next message starts a new one.
+  const Value* seq = m.headers.find("JMSXGroupSeq");
+  if (seq) {
+    const int64_t* i = seq->get_if<int64_t>();
+    const std::string* s = seq->get_if<std::string>();
+    if ((i && *i == -1) || (s && *s == "-1")) {
+      group_lru_.erase(it->second.lru);
+      groups_.erase(it);
+      ++refusal_gen_;  // its held messages may go to anyone now
+      return first;
+    }
+  }
+  if (groups_.size() > cfg_.max_groups) {
+    // The least recently delivered group (never the one just claimed: it is at the front).
+    auto victim = groups_.find(*group_lru_.back());  // by iterator: the key lives in the node
+    group_lru_.pop_back();
+    groups_.erase(victim);
+    ++refusal_gen_;
+  }
+  return first;
+}
+
 Delivery Queue::hand_out(Taken&& t, SessionId session, Consumer* c, bool no_ack) {
   Level& lv = *t.head.level;
   uint32_t body_size = uint32_t(t.message.body.size());
   remove_from_ready(t.head, body_size);
   Delivery d;
   d.consumer = c ? c->id : ConsumerId(0);
-  d.redelivered = t.head.requeued;
+  d.redelivered = t.head.prior_deliveries > 0;
   d.delivery_count = t.head.prior_deliveries + 1;
   d.enqueued_at_ms = t.enqueued_at_ms;
   d.level = lv.index;
@@ -442,7 +578,12 @@ void Queue::requeue(const Unacked& u) {
     settle(lv, u.offset);
     return;
   }
-  lv.requeued.emplace(u.offset, u.delivery_count);
+  lv.requeued.emplace(u.offset, Behind{u.delivery_count, u.body_size});
+  // Back below the consumers' scan marks: they must look at it again.
+  for (const auto& c : order_)
+    if (c->refused_gen == refusal_gen_ && u.level < c->refused_below.size())
+      c->refused_below[u.level] = std::min(c->refused_below[u.level], u.offset);
+  behind_bytes_ += u.body_size;
   ready_bytes_ += u.body_size;
   if (cfg_.message_ttl_ms) expiring_possible_ = true;
 }
@@ -494,6 +635,7 @@ result<ConsumerId> Queue::attach(ConsumerOptions opts) {
   c->seq = next_seq_++;
   c->opts = std::move(opts);
   if (c->opts.exclusive) exclusive_ = true;
+  if (c->opts.selector) ++selector_consumers_;
   // New consumers go last among those of their priority (round-robin order).
   auto pos = std::find_if(order_.begin(), order_.end(),
                           [&](const auto& o) { return o->opts.priority < c->opts.priority; });
@@ -527,6 +669,14 @@ void Queue::detach(std::shared_ptr<Consumer> c, bool requeue_unacked) {
   std::erase(order_, c);
   c->cancelled = true;
   if (c->opts.exclusive) exclusive_ = false;
+  if (c->opts.selector) --selector_consumers_;
+  // Its groups are free: each goes to whoever takes its next message.
+  if (!groups_.empty() && std::erase_if(groups_, [&](const auto& g) {
+        if (g.second.owner != c->id) return false;
+        group_lru_.erase(g.second.lru);
+        return true;
+      }) > 0)
+    ++refusal_gen_;
   if (cfg_.single_active_consumer && active_ == c->id) choose_active();
   if (requeue_unacked) {
     auto sit = sessions_.find(c->opts.session.value);
@@ -613,6 +763,12 @@ std::shared_ptr<Queue::Consumer> Queue::pick_consumer() {
   return nullptr;
 }
 
+std::shared_ptr<Queue::Consumer> Queue::pick_consumer_in_pass() {
+  for (const auto& c : order_)
+    if (c->idle_pass != pass_ && eligible(*c)) return c;
+  return nullptr;
+}
+
 void Queue::rotate(const Consumer& c) {
   auto it = std::find_if(order_.begin(), order_.end(), [&](const auto& o) { return o.get() == &c; });
   if (it == order_.end()) return;
@@ -638,13 +794,15 @@ bool Queue::push_one(const std::shared_ptr<Consumer>& c) {
     wait_for_pool(*pool);
     return false;
   }
-  auto t = take_next();
+  auto t = filtering() ? take_for(*c) : take_next();
   if (!t.ok() || !*t) {
     if (pool) pool->release_one();
     if (!t.ok()) WLOG_ERROR("queue", "queue '{}': read failed: {}", cfg_.name, t.error().message);
     return false;
   }
+  bool first_of_group = claim_group(*c, (*t)->message);
   Delivery d = hand_out(std::move(**t), c->opts.session, c.get(), c->opts.no_ack);
+  if (first_of_group) d.message.headers.set("JMSXGroupFirstForConsumer", true);  // on this copy only
   rotate(*c);
   c->opts.deliver(std::move(d));  // `c` (a copy of the pointer) keeps the consumer alive meanwhile
   return true;
@@ -659,9 +817,29 @@ void Queue::dispatch() {
   dispatching_ = true;
   do {
     redispatch_ = false;
+    // Without filtering, a consumer that gets nothing means nothing is
+    // ready. With it, that consumer is only out of this pass: the others
+    // may still take something. A delivery gives an idle consumer nothing
+    // new (it removes a message, or makes a group owned) unless it released
+    // a group (JMSXGroupSeq = -1: refusal_gen_ moves) or freed room under
+    // the pass-over limits; then a new pass starts. For the limits only once
+    // a quarter of them is free, not after every delivery: each retry
+    // costs a scan. Whatever else could help (publish, requeue, cancel,
+    // ack) asks for another dispatch.
+    ++pass_;
+    uint64_t gen = refusal_gen_;
     while (!closed_) {
-      auto c = pick_consumer();
-      if (!c || !push_one(c)) break;
+      bool filtered = filtering();
+      auto c = filtered ? pick_consumer_in_pass() : pick_consumer();
+      if (!c) break;
+      if (!push_one(c)) {
+        if (!filtered) break;
+        c->idle_pass = pass_;
+      } else if (gen != refusal_gen_ || (pass_over_full_ && may_pass_over(/*resume=*/true))) {
+        gen = refusal_gen_;
+        pass_over_full_ = false;
+        ++pass_;
+      }
     }
   } while (redispatch_ && !closed_);
   dispatching_ = false;
@@ -949,8 +1127,10 @@ result<uint64_t> Queue::purge() {
     lv.cursor = end;
     if (acks_) acks_->cursor(lv.index, end);
     lv.cache.clear();
+    lv.behind.clear();
   }
   ready_bytes_ = 0;
+  behind_bytes_ = 0;
   schedule();
   return n;
 }
@@ -965,6 +1145,9 @@ result<uint64_t> Queue::remove(bool if_unused, bool if_empty) {
   auto consumers = std::move(order_);
   order_.clear();
   consumers_.clear();
+  groups_.clear();
+  group_lru_.clear();
+  selector_consumers_ = 0;
   sessions_.clear();
   unacked_total_ = 0;
   fail_confirms(make_error(Errc::kNotFound, "queue '" + cfg_.name + "' deleted"));
@@ -997,6 +1180,9 @@ status Queue::close() {
   closed_ = true;
   order_.clear();
   consumers_.clear();
+  groups_.clear();
+  group_lru_.clear();
+  selector_consumers_ = 0;
   sessions_.clear();
   return result;
 }
@@ -1022,7 +1208,7 @@ size_t Queue::tracked_entries() const {
 size_t Queue::buffered_bytes() const {
   size_t n = 0;
   for (const auto& lvp : levels_)
-    if (lvp) n += lvp->cache.buffered_bytes();
+    if (lvp) n += lvp->cache.buffered_bytes() + lvp->behind.buffered_bytes();
   return n;
 }
 

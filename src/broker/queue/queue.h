@@ -19,6 +19,47 @@
 // Higher levels are delivered first. Dead-lettered, expired and dropped
 // messages count as settled.
 //
+// Selectors and groups (JMS, ActiveMQ's model). A consumer with a selector
+// (ConsumerOptions::selector) receives only messages it matches. A message
+// whose group header (QueueConfig::group_header, JMSXGroupID) is a string
+// belongs to that group: the first consumer to take a message of an
+// unowned group (the next one in round-robin order that may take it) owns
+// the group, and every later message of the group goes to the owner only,
+// until the owner is cancelled or its session closes (the group is then
+// unowned and moves on with its next message), or a message with
+// JMSXGroupSeq = -1 is delivered (closes the group). The delivery that
+// gives a consumer a group carries the header JMSXGroupFirstForConsumer=true.
+// A group whose owner cannot take more (prefetch, credit, paused) waits
+// while other groups and ungrouped messages flow to other consumers.
+//   While any consumer has a selector or any group is owned ("filtering"), a
+// consumer scans each level, highest first: first the ready messages behind
+// the cursor (Level::requeued, in offset order), then from the cursor on; it
+// takes the first message it may take. A message it may not take at the cursor
+// is passed over: the cursor moves past it and it joins `requeued` as never
+// delivered, still ready and in its place, so the next consumer that may take
+// it gets it first (ordering among the messages one consumer may take is
+// kept), message_count() and ready_bytes() do not change, and a consumer
+// attaching later finds it. Passing over stops while the ready messages behind
+// the cursors number pass_over_limit or weigh pass_over_limit_bytes
+// (ActiveMQ's maxPageSize plays the same role): a consumer then sees only what
+// is behind the cursors plus the message at each cursor, and the messages past
+// it wait until the ones held behind are taken, purged or expire. This bounds
+// memory (one map entry per message held) and the work of one scan (at most
+// the limit, plus requeued deliveries); each consumer also remembers how far
+// behind the cursor it found nothing (Consumer::refused_below), so it examines
+// a held message about once, not once per delivery. Held messages are read
+// through a second window per level (Level::behind). A restart needs nothing
+// extra: a passed-over message is an unsettled offset below the cursor, which
+// recovery makes ready again (it then counts as delivered once:
+// redelivered=true, like every message unsettled at a restart). Without
+// selectors and owned groups none of this runs: consumers take the head as
+// before, at the cost of one header lookup per delivery (none when
+// group_header is empty). Not covered: get() (basic.get) takes the head
+// whatever its group; the hand-off of unstored messages (hand_off()) is
+// skipped for grouped messages and for a consumer whose selector does not
+// match. Memory: one entry per owned group; closed or orphaned ones go, and
+// past max_groups the least recently delivered group loses its owner.
+//
 // Durability. Durable queue + persistent message (delivery_mode 2): the
 // publish's ConfirmFn runs once a group-committed fdatasync covers the
 // message. Otherwise it runs before publish() returns. Acks and cursors are
@@ -50,6 +91,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +134,18 @@ struct QueueConfig {
   std::optional<std::string> dead_letter_routing_key;  // x-dead-letter-routing-key
   std::optional<uint32_t> delivery_limit;       // x-delivery-limit: redeliveries allowed (N+1 deliveries)
   bool single_active_consumer = false;          // x-single-active-consumer
+  // Message groups: the header whose string value names a message's group
+  // (ActiveMQ's JMSXGroupID); empty = no groups.
+  std::string group_header = "JMSXGroupID";
+  // Selectors and groups pass messages over while fewer than this many ready
+  // messages (and fewer than this many of their body bytes) are held behind
+  // the cursors (see above). ActiveMQ's maxPageSize is 200.
+  uint32_t pass_over_limit = 2000;
+  uint64_t pass_over_limit_bytes = 16ull << 20;
+  // Groups with an owner kept at most; past it the group delivered to least
+  // recently loses its owner (its next message is assigned afresh), as with
+  // ActiveMQ's cached group map.
+  size_t max_groups = 65536;
   storage::LogConfig log = default_queue_log_config();
   size_t read_window_bytes = 64 * 1024;         // per-level read-ahead buffer
   // acks.log joins a flush round that carries confirms at most this often
@@ -235,10 +289,12 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   size_t consumer_count() const { return order_.size(); }
   uint64_t ready_bytes() const { return ready_bytes_; }  // body bytes of ready messages (see queue.cc)
 
-  // Per-message bookkeeping held in memory: unacked deliveries + requeued
-  // messages + settled ranges + pending confirms. O(unacked), never O(backlog).
+  // Per-message bookkeeping held in memory: unacked deliveries + ready
+  // messages behind the cursors (requeued, or passed over: at most
+  // pass_over_limit of those) + settled ranges + pending confirms.
+  // O(unacked + pass_over_limit), never O(backlog).
   size_t tracked_entries() const;
-  // Bytes held by the levels' read windows (bounded by levels x window).
+  // Bytes held by the levels' read windows (bounded by levels x 2 windows).
   size_t buffered_bytes() const;
   // Total bytes of the level logs on disk.
   uint64_t disk_bytes() const;
@@ -255,6 +311,15 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
     uint64_t seq = 0;        // attach order
     uint32_t unacked = 0;
     bool cancelled = false;  // kept only until its unacked deliveries settle
+    uint64_t idle_pass = 0;  // the dispatch pass in which it found nothing it may take
+    // Filtering scans resume where the last one ended: while refused_gen ==
+    // the queue's refusal_gen_, every ready message of level i behind the
+    // cursor with offset < refused_below[i] was refused to this consumer.
+    // A refusal by selector is final; one by another consumer's group lasts
+    // until that group is released, which bumps refusal_gen_ (all marks
+    // reset). A requeue lowers the marks to the message it puts back.
+    uint64_t refused_gen = 0;
+    std::vector<int64_t> refused_below;
   };
   struct Unacked {
     int64_t offset;
@@ -269,8 +334,8 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   struct Head {
     Level* level = nullptr;
     int64_t offset = 0;
-    bool requeued = false;
-    uint32_t prior_deliveries = 0;
+    bool requeued = false;          // behind the cursor (Level::requeued)
+    uint32_t prior_deliveries = 0;  // 0 for a passed-over message
   };
   struct Taken {
     Head head;
@@ -297,6 +362,25 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   // missing, unreadable or expired (dead-lettering the expired ones).
   // nullopt when the level has nothing ready. Errors only for kIo.
   result<std::optional<Taken>> peek_level(Level& lv);
+  // Reads the message at `h` into `out` (which must be empty); settles it
+  // (as peek_level does) and leaves `out` empty when it is missing,
+  // unreadable or expired. Errors only for kIo.
+  status examine(Level& lv, const Head& h, std::optional<Taken>& out);
+  // Filtering: the first ready message `c` may take (see queue.h, "Selectors
+  // and groups"), passing over the others at the cursors within the limits.
+  result<std::optional<Taken>> take_for(Consumer& c);
+  bool filtering() const { return selector_consumers_ > 0 || !groups_.empty(); }
+  bool may_take(const Consumer& c, const Message& m) const;
+  // Room to pass over one more message. `resume`: room for a quarter of
+  // the limits (see dispatch()).
+  bool may_pass_over(bool resume = false) const;
+  void pass_over(Level& lv, uint64_t body_size);
+  // The message's group id, or null when ungrouped.
+  const std::string* group_of(const Message& m) const;
+  // Records `c` as the owner of m's group if it has none (true then: the
+  // first message of the group for `c`), and closes the group on
+  // JMSXGroupSeq = -1.
+  bool claim_group(const Consumer& c, const Message& m);
   // peek_level over the levels, highest first.
   result<std::optional<Taken>> take_next();
   std::optional<int64_t> expiry_of(const Message& m, int64_t enqueued_at_ms) const;
@@ -317,6 +401,8 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   result<std::shared_ptr<Consumer>> live_consumer(ConsumerId id);
   bool eligible(Consumer& c);
   std::shared_ptr<Consumer> pick_consumer();
+  // Filtering: the first eligible consumer not yet idle in this pass.
+  std::shared_ptr<Consumer> pick_consumer_in_pass();
   void rotate(const Consumer& c);  // to the back of its priority group
   void choose_active();
   void detach(std::shared_ptr<Consumer> c, bool requeue_unacked);
@@ -354,6 +440,19 @@ class Queue : public Flushable, public std::enable_shared_from_this<Queue> {
   uint64_t next_tag_ = 1;
   uint64_t unacked_total_ = 0;
   uint64_t ready_bytes_ = 0;
+  uint64_t behind_bytes_ = 0;       // sum of Behind::bytes over the levels
+  size_t selector_consumers_ = 0;   // attached consumers with a selector
+  // Message groups with an owner (an attached consumer), and their order of
+  // last delivery (front: most recent) for evicting past max_groups.
+  struct GroupOwner {
+    ConsumerId owner;
+    std::list<const std::string*>::iterator lru;  // points at its own key
+  };
+  std::unordered_map<std::string, GroupOwner> groups_;
+  std::list<const std::string*> group_lru_;
+  uint64_t pass_ = 0;               // dispatch passes so far
+  bool pass_over_full_ = false;     // a scan stopped at the pass-over limits
+  uint64_t refusal_gen_ = 1;        // see Consumer::refused_below
   bool expiring_possible_ = false;  // a ready message may carry an expiration
   int64_t wake_requested_ = -1;
 

@@ -210,9 +210,8 @@ class Jms(StompTest):
         self.assertIn(f"offset {selector.index('AND AND') + 4}", text)
         self.assertTrue(wait_until(lambda: lc.disconnected))
 
-    # ---- selectors on queues, message groups: being added in parallel ----
+    # ---- selectors on queues, message groups ----
 
-    @unittest.expectedFailure  # selectors on /queue destinations are refused until the queue engine filters consumers
     def test_selector_on_queue(self):
         q = "/queue/" + uniq("q")
         _, lr = self.collect(q, "red", selector="color = 'red'")
@@ -226,7 +225,6 @@ class Jms(StompTest):
         _, lg = self.collect(q, "any")
         self.assertEqual(self.settle(lg, 1), ["green3"])
 
-    @unittest.expectedFailure  # message groups (JMSXGroupID) are not implemented yet
     def test_message_groups_stick_to_one_consumer(self):
         q = "/queue/" + uniq("q")
         _, la = self.collect(q, "a")
