@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <fstream>
+#include <future>
 
 #include "base/logging.h"
 #include "broker/shards.h"
@@ -171,6 +172,13 @@ uint64_t subscribe_on_shards(ResourceMonitor& m, Shards& shards,
       shards.post(ShardId(i), [fn, a, s = ShardId(i)] { fn(s, a); });
     }
   });
+}
+
+void unsubscribe_on_shards(ResourceMonitor& m, Shards& shards, uint64_t id) {
+  m.unsubscribe(id);
+  std::vector<std::promise<void>> passed(shards.count());
+  for (unsigned i = 0; i < shards.count(); ++i) shards.post(ShardId(i), [&passed, i] { passed[i].set_value(); });
+  for (auto& p : passed) p.get_future().wait();
 }
 
 }  // namespace wharf::broker

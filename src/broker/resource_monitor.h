@@ -121,5 +121,9 @@ class ResourceMonitor {
 // `fn` touches alive until each shard has run a later post of its own.
 uint64_t subscribe_on_shards(ResourceMonitor& m, Shards& shards,
                              std::function<void(ShardId, const ResourceAlarms&)> fn);
+// Ends such a subscription and returns once every shard has run past the
+// news already posted to it, so what `fn` touched may go. Call from a
+// thread that is none of the shards (it blocks on them).
+void unsubscribe_on_shards(ResourceMonitor& m, Shards& shards, uint64_t id);
 
 }  // namespace wharf::broker

@@ -7,8 +7,7 @@
 // NACK hands the deliveries back to their queues (redelivered, one more
 // towards the redelivery limit, then DLQ.<queue>). An id that is not (or no
 // longer) unacked is ignored, as acking twice is harmless.
-#include <charconv>
-
+#include "stomp/numbers.h"
 #include "stomp/session.h"
 
 namespace wharf::stomp {
@@ -25,11 +24,9 @@ std::optional<uint64_t> Session::ack_target(const Frame& f) {
     return std::nullopt;
   }
   std::string_view s = *id;
-  uint64_t tag = 0;
   if (s.substr(0, id_prefix_.size()) == id_prefix_) {
     s.remove_prefix(id_prefix_.size());
-    auto r = std::from_chars(s.data(), s.data() + s.size(), tag);
-    if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return tag;
+    if (auto n = parse_number<uint64_t>(s)) return *n;
   }
   protocol_error(f.command + " names an unknown message '" + std::string(*id) + "'", {}, &f);
   return std::nullopt;
@@ -38,14 +35,7 @@ std::optional<uint64_t> Session::ack_target(const Frame& f) {
 void Session::ack(Frame&& f, bool positive) {
   auto target = ack_target(f);
   if (!target) return;
-  if (auto tx = f.header("transaction")) {
-    auto it = txs_.find(std::string(*tx));
-    if (it == txs_.end()) return protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
-    std::string receipt(f.header("receipt").value_or(""));
-    it->second.push_back(std::move(f));
-    if (!receipt.empty()) open_pending(std::move(receipt), 0);
-    return;
-  }
+  if (held_in_tx(f)) return;
   std::vector<uint64_t> tags;
   auto it = unacked_.find(*target);
   if (it != unacked_.end()) {

@@ -1,10 +1,10 @@
 #include "stomp/message_map.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <unordered_set>
 
+#include "stomp/numbers.h"
 #include "stomp/protocol/frame_writer.h"
 
 namespace wharf::stomp {
@@ -12,11 +12,6 @@ namespace wharf::stomp {
 namespace queue = broker::queue;
 
 namespace {
-
-bool parse_i64(std::string_view s, int64_t* out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
-}
 
 Error bad_header(std::string_view name, std::string_view value) {
   return make_error(Errc::kInvalidArgument,
@@ -112,14 +107,14 @@ result<queue::Message> message_of(Frame&& send, std::string exchange, std::strin
       p.delivery_mode = value == "true" ? queue::kDeliveryModePersistent : queue::kDeliveryModeTransient;
     } else if (name == "priority") {
       if (p.priority) continue;
-      int64_t n = 0;
-      if (!parse_i64(value, &n)) return bad_header(name, value);
-      p.priority = uint8_t(std::clamp<int64_t>(n, 0, kMaxPriority));
+      auto n = parse_number<int64_t>(value);
+      if (!n) return bad_header(name, value);
+      p.priority = uint8_t(std::clamp<int64_t>(*n, 0, kMaxPriority));
     } else if (name == "expires") {
       if (p.expiration_ms) continue;
-      int64_t at = 0;
-      if (!parse_i64(value, &at) || at < 0) return bad_header(name, value);
-      if (at > 0) p.expiration_ms = std::max<int64_t>(0, at - now_ms);
+      auto at = parse_number<int64_t>(value);
+      if (!at || *at < 0) return bad_header(name, value);
+      if (*at > 0) p.expiration_ms = std::max<int64_t>(0, *at - now_ms);
     } else if (name == "correlation-id") {
       if (!p.correlation_id) p.correlation_id = value;
     } else if (name == "reply-to") {

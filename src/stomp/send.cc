@@ -3,13 +3,13 @@
 // StoreFanout; a /queue/ destination that does not exist yet is created
 // first (ActiveMQ creates destinations on use). Inside a transaction the
 // SEND (and ACK / NACK) frames are kept and replayed in order at COMMIT.
-#include <charconv>
 #include <chrono>
 #include <climits>
 
 #include "base/logging.h"
 #include "broker/header_values.h"
 #include "stomp/message_map.h"
+#include "stomp/numbers.h"
 #include "stomp/session.h"
 
 namespace wharf::stomp {
@@ -27,10 +27,9 @@ int64_t now_ms() {
 int64_t header_i64(const Frame& f, std::string_view name, bool* bad) {
   auto h = f.header(name);
   if (!h) return 0;
-  int64_t v = 0;
-  auto r = std::from_chars(h->data(), h->data() + h->size(), v);
-  if (r.ec != std::errc() || r.ptr != h->data() + h->size() || h->empty() || v < 0) *bad = true;
-  return v;
+  auto v = parse_number<int64_t>(*h);
+  if (!v || *v < 0) *bad = true;
+  return v.value_or(0);
 }
 
 }  // namespace
@@ -58,25 +57,7 @@ result<std::optional<broker::delay::Schedule>> Session::schedule_of(Frame& f) {
 }
 
 bool Session::permitted(routing::Perm perm, std::string_view kind, const std::string& name, const Frame& about) {
-  uint64_t gen = registry_.auth_generation();
-  if (gen != perm_generation_) {
-    perm_cache_.clear();
-    perm_generation_ = gen;
-  }
-  std::string key;
-  key.reserve(name.size() + 2);
-  key.push_back(char('0' + int(perm)));
-  key.push_back(kind[0]);
-  key.append(name);
-  auto it = perm_cache_.find(key);
-  bool ok;
-  if (it != perm_cache_.end()) {
-    ok = it->second;
-  } else {
-    ok = registry_.check(user_, vhost_, perm, name);
-    if (perm_cache_.size() > 4096) perm_cache_.clear();
-    perm_cache_.emplace(std::move(key), ok);
-  }
+  bool ok = perms_.allowed(registry_, user_, vhost_, perm, kind, name);
   if (!ok)
     protocol_error("Access refused: " + std::string(routing::perm_name(perm)) + " access to " + std::string(kind) +
                        " '" + name + "' in vhost '" + vhost_ + "' refused for user '" + user_ + "'",
@@ -136,15 +117,7 @@ result<std::string> Session::temp_queue(const std::string& name) {
 void Session::send(Frame&& f) {
   published_ = true;
   if (!f.header("destination")) return protocol_error("SEND without destination header", {}, &f);
-  if (auto tx = f.header("transaction")) {
-    auto it = txs_.find(std::string(*tx));
-    if (it == txs_.end()) return protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
-    std::string receipt(f.header("receipt").value_or(""));
-    it->second.push_back(std::move(f));
-    // The frame was accepted into the transaction: that is what its receipt says.
-    if (!receipt.empty()) open_pending(std::move(receipt), 0);
-    return;
-  }
+  if (held_in_tx(f)) return;
   std::string receipt(f.header("receipt").value_or(""));
   uint64_t seq = receipt.empty() ? 0 : open_pending(receipt, 1);
   publish(std::move(f), seq);
@@ -249,6 +222,21 @@ void Session::publish(Frame&& f, uint64_t seq) {
     if (parts == 0) flush_receipts();
   }
   fanout_.store(vhost_, message, pub_queues_, pub_topics_, std::move(done));
+}
+
+bool Session::held_in_tx(Frame& f) {
+  auto tx = f.header("transaction");
+  if (!tx) return false;
+  auto it = txs_.find(std::string(*tx));
+  if (it == txs_.end()) {
+    protocol_error("unknown transaction '" + std::string(*tx) + "'", {}, &f);
+    return true;
+  }
+  std::string receipt(f.header("receipt").value_or(""));
+  it->second.push_back(std::move(f));
+  // The frame was accepted into the transaction: that is what its receipt says.
+  if (!receipt.empty()) open_pending(std::move(receipt), 0);
+  return true;
 }
 
 void Session::begin(Frame&& f) {

@@ -107,14 +107,9 @@ status Server::start() {
 
 void Server::stop_alarms() {
   if (!alarm_subscription_) return;
-  broker_.resources().unsubscribe(*alarm_subscription_);
+  // News already posted to a shard refers to `this`: wait until it ran.
+  broker::unsubscribe_on_shards(broker_.resources(), broker_.shards(), *alarm_subscription_);
   alarm_subscription_.reset();
-  // Alarm news already posted to a shard refers to `this`: wait until every
-  // shard has run past it.
-  auto& shards = broker_.shards();
-  std::vector<std::promise<void>> passed(shards.count());
-  for (unsigned i = 0; i < shards.count(); ++i) shards.post(ShardId(i), [&passed, i] { passed[i].set_value(); });
-  for (auto& p : passed) p.get_future().wait();
 }
 
 void Server::stop() {
@@ -124,14 +119,11 @@ void Server::stop() {
   listener_->stop();
   if (ws_listener_) ws_listener_->stop();
   auto& shards = broker_.shards();
-  std::vector<std::promise<void>> closed(shards.count());
-  for (unsigned i = 0; i < shards.count(); ++i) {
-    shards.post(ShardId(i), [this, i, &closed] {
+  for (unsigned i = 0; i < shards.count(); ++i)
+    shards.run_blocking(ShardId(i), [this, i] {
       connections_[i]->close_all("broker shutdown");
-      closed[i].set_value();
+      return true;
     });
-  }
-  for (auto& p : closed) p.get_future().wait();
 }
 
 }  // namespace wharf::stomp

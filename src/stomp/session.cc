@@ -3,13 +3,13 @@
 #include "stomp/session.h"
 
 #include <algorithm>
-#include <charconv>
 #include <mutex>
 #include <unordered_set>
 
 #include "base/logging.h"
 #include "base/version.h"
 #include "broker/client_ids.h"
+#include "stomp/numbers.h"
 #include "stomp/protocol/frame_writer.h"
 
 namespace wharf::stomp {
@@ -35,15 +35,14 @@ Limits limits_of(const StompConfig& c) {
 std::optional<std::pair<uint32_t, uint32_t>> parse_heartbeat(std::string_view s) {
   size_t comma = s.find(',');
   if (comma == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view t, uint32_t* out) {
+  auto num = [](std::string_view t) {
     while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
     while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-    auto r = std::from_chars(t.data(), t.data() + t.size(), *out);
-    return r.ec == std::errc() && r.ptr == t.data() + t.size() && !t.empty();
+    return parse_number<uint32_t>(t);
   };
-  uint32_t x = 0, y = 0;
-  if (!num(s.substr(0, comma), &x) || !num(s.substr(comma + 1), &y)) return std::nullopt;
-  return std::make_pair(x, y);
+  auto x = num(s.substr(0, comma)), y = num(s.substr(comma + 1));
+  if (!x || !y) return std::nullopt;
+  return std::make_pair(*x, *y);
 }
 
 // The highest version both sides speak: accept-version lists the client's
@@ -246,6 +245,7 @@ void Session::connect(Frame&& f) {
     if (!ClientIds::get().claim(std::string(*cid)))
       return protocol_error("client-id '" + std::string(*cid) + "' is already connected", {}, &f);
     client_id_ = std::string(*cid);
+    client_id_claimed_ = true;
   }
 
   Frame ok;
@@ -275,6 +275,10 @@ void Session::connect(Frame&& f) {
 void Session::disconnect(Frame&& f) {
   std::string receipt(f.header("receipt").value_or(""));
   closing_ = true;
+  // The client is done: its client-id is free for its next connection at
+  // once (that one may be opened as soon as the RECEIPT arrives, before
+  // this socket's close is noticed).
+  release_client_id();
   if (receipt.empty()) {
     transport_->close_after_flush();
     return;
@@ -291,6 +295,11 @@ void Session::disconnect(Frame&& f) {
       });
     });
   }
+}
+
+void Session::release_client_id() {
+  if (client_id_claimed_) ClientIds::get().release(client_id_);
+  client_id_claimed_ = false;
 }
 
 void Session::protocol_error(std::string message, std::string detail, const Frame* about) {
@@ -432,7 +441,7 @@ void Session::on_close() {
   if (closed_) return;
   closed_ = true;
   transport_->disarm_timer();
-  if (!client_id_.empty()) ClientIds::get().release(client_id_);
+  release_client_id();
   // Requeue every unacked delivery and drop our consumers, queue by queue.
   std::vector<bool> had_consumer(queues_.size(), false);
   for (auto& [_, s] : subs_) {

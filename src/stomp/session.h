@@ -43,6 +43,7 @@
 #include "broker/delay/schedule.h"
 #include "broker/queue/queue.h"
 #include "broker/queue_host.h"
+#include "broker/routing/permission_cache.h"
 #include "broker/routing/registry.h"
 #include "broker/selector/message_fields.h"
 #include "broker/store_fanout.h"
@@ -128,6 +129,7 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   // ERROR frame, then close once it is written. `about` (may be null) is the
   // frame at fault: its receipt header is echoed as receipt-id.
   void protocol_error(std::string message, std::string detail = {}, const Frame* about = nullptr);
+  void release_client_id();
   void send_frame(const Frame& f);
   void send_raw(OutBuffer&& out);
   void update_reading();
@@ -144,6 +146,9 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   // ---- SEND, BEGIN/COMMIT/ABORT (send.cc) ----
   void send(Frame&& f);
   void publish(Frame&& f, uint64_t pending_seq);
+  // A SEND/ACK/NACK naming a transaction is kept for its COMMIT (true), or
+  // names an unknown one (true, ERROR sent); false: not transactional.
+  bool held_in_tx(Frame& f);
   void begin(Frame&& f);
   void commit(Frame&& f);
   void abort(Frame&& f);
@@ -205,6 +210,7 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   std::string vhost_ = "/";
   std::string user_;
   std::string client_id_;
+  bool client_id_claimed_ = false;  // client_id_ is ours in the broker-wide set (session.cc)
 
   // Ordering (see above).
   bool busy_ = false;
@@ -238,8 +244,7 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   broker::StoreFanout fanout_;
   broker::routing::RouteResult route_;
   std::vector<std::string> pub_queues_, pub_topics_;
-  std::unordered_map<std::string, bool> perm_cache_;
-  uint64_t perm_generation_ = 0;
+  broker::routing::PermissionCache perms_;
 };
 
 }  // namespace wharf::stomp

@@ -5,26 +5,14 @@
 // consumed: an ACK or NACK only gives the reader its credit back, and
 // MESSAGE frames carry the record's `x-stream-offset`. Kafka records written
 // by Kafka producers reach STOMP subscribers this way.
-#include <charconv>
-
 #include "base/logging.h"
 #include "stomp/message_map.h"
+#include "stomp/numbers.h"
 #include "stomp/session.h"
 
 namespace wharf::stomp {
 
 namespace queue = broker::queue;
-
-namespace {
-
-std::optional<int64_t> parse_i64(std::string_view s) {
-  int64_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 result<broker::StreamStart> stream_start_of(std::optional<std::string_view> h) {
   broker::StreamStart s;
@@ -39,13 +27,13 @@ result<broker::StreamStart> stream_start_of(std::optional<std::string_view> h) {
   } else if (v == "next") {
     s.kind = K::kNext;
   } else if (v.rfind("timestamp=", 0) == 0) {
-    auto n = parse_i64(v.substr(10));
+    auto n = parse_number<int64_t>(v.substr(10));
     if (!n) return make_error(Errc::kInvalidArgument, "invalid x-stream-offset '" + std::string(v) + "'");
     s.kind = K::kTimestamp;
     s.value = *n;
   } else {
     if (v.rfind("offset=", 0) == 0) v.remove_prefix(7);
-    auto n = parse_i64(v);
+    auto n = parse_number<int64_t>(v);
     if (!n || *n < 0) return make_error(Errc::kInvalidArgument, "invalid x-stream-offset '" + std::string(*h) + "'");
     s.kind = K::kOffset;
     s.value = *n;

@@ -3,10 +3,9 @@
 // exchange destinations get a queue of their own bound to the exchange
 // (exclusive and deleted with the connection, or durable and named after
 // client-id and the subscription name for durable subscriptions).
-#include <charconv>
-
 #include "base/logging.h"
 #include "stomp/message_map.h"
+#include "stomp/numbers.h"
 #include "stomp/session.h"
 
 namespace wharf::stomp {
@@ -15,13 +14,6 @@ namespace queue = broker::queue;
 namespace routing = broker::routing;
 
 namespace {
-
-std::optional<uint32_t> parse_u32(std::string_view s) {
-  uint32_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
 
 std::optional<std::string_view> durable_name(const Frame& f) {
   if (auto n = f.header("activemq.subscriptionName")) return n;
@@ -77,7 +69,7 @@ void Session::subscribe(Frame&& f) {
   uint32_t prefetch = config_.default_prefetch;
   for (auto name : {"activemq.prefetchSize", "prefetch-count"}) {
     if (auto p = f.header(name)) {
-      auto n = parse_u32(*p);
+      auto n = parse_number<uint32_t>(*p);
       if (!n) return protocol_error("invalid " + std::string(name) + " '" + std::string(*p) + "'", {}, &f);
       prefetch = *n;
       break;

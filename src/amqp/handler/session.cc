@@ -183,25 +183,7 @@ void Session::fail(ChannelContext& ch, const Error& e, msg::MethodId cause) {
 
 bool Session::permitted(ChannelContext& ch, routing::Perm perm, std::string_view kind, const std::string& name,
                         msg::MethodId cause) {
-  uint64_t gen = registry_.auth_generation();
-  if (gen != perm_generation_) {
-    perm_cache_.clear();
-    perm_generation_ = gen;
-  }
-  std::string key;
-  key.reserve(name.size() + 2);
-  key.push_back(char('0' + int(perm)));
-  key.push_back(kind[0]);
-  key.append(name);
-  auto it = perm_cache_.find(key);
-  bool ok;
-  if (it != perm_cache_.end()) {
-    ok = it->second;
-  } else {
-    ok = registry_.check(user_, vhost_, perm, name);
-    if (perm_cache_.size() > 1024) perm_cache_.clear();
-    perm_cache_.emplace(std::move(key), ok);
-  }
+  bool ok = perms_.allowed(registry_, user_, vhost_, perm, kind, name);
   if (!ok) {
     std::string what = std::string(kind) + " '" + (name.empty() && kind == "exchange" ? "amq.default" : name) +
                        "' in vhost '" + vhost_ + "'";

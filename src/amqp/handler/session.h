@@ -48,6 +48,7 @@
 #include "broker/queue/queue.h"
 #include "broker/queue_host.h"
 #include "broker/store_fanout.h"
+#include "broker/routing/permission_cache.h"
 #include "broker/routing/registry.h"
 #include "broker/stream_cursor.h"
 #include "broker/stream_reader.h"
@@ -247,9 +248,7 @@ class Session : public std::enable_shared_from_this<Session> {
   broker::StoreFanout fanout_;
   broker::routing::RouteResult route_;
   std::vector<std::string> pub_queues_, pub_topics_;  // publish() scratch, capacity kept
-  // Permission cache: (perm, kind, name) -> allowed, valid for one auth generation.
-  std::unordered_map<std::string, bool> perm_cache_;
-  uint64_t perm_generation_ = 0;
+  broker::routing::PermissionCache perms_;
 };
 
 // The ChannelHandlerFactory of the broker-backed front end.
