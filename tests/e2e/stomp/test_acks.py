@@ -133,6 +133,29 @@ class Acks(StompTest):
         self.assertEqual(dead[0].headers.get("x-tag"), "t1")
         # And no longer in the queue.
         self.assertEqual(self.drain(q), [])
+        # It says where it came from, so a client can move it back: SEND it to its
+        # original destination and ACK it in the DLQ, in one transaction.
+        self.assertEqual(dead[0].headers.get("original-destination"), q)
+        self.assertEqual(dead[0].headers.get("x-first-death-reason"), "delivery_limit")
+
+    def test_dead_letter_moved_back(self):
+        name = uniq("q")
+        q = "/queue/" + name
+        p, lp = self.stomp()
+        self.send_receipted(p, lp, q, "expired-once", expires="1")  # already expired: straight to the DLQ
+        m, lm = self.stomp()
+        self.subscribe_receipted(m, lm, f"/queue/DLQ.{name}", "dlq", ack="client-individual")
+        dead = lm.wait_messages(1)
+        self.assertEqual([x.body for x in dead], ["expired-once"])
+        back = dead[0].headers["original-destination"]
+        self.assertEqual(back, q)
+        m.begin("mv")
+        m.send(back, dead[0].body, transaction="mv", **{"x-moved": "yes"})
+        m.ack(dead[0].headers["ack"], transaction="mv")
+        m.commit("mv", receipt="moved")
+        self.assertTrue(lm.wait_receipt("moved"))
+        self.assertEqual(self.drain(q), ["expired-once"])
+        self.assertEqual(self.drain(f"/queue/DLQ.{name}"), [])
 
     def test_unacked_return_when_connection_closes(self):
         q = "/queue/" + uniq("q")
