@@ -60,6 +60,14 @@ result<std::optional<broker::delay::Schedule>> Session::schedule_of(Frame& f) {
   std::erase_if(f.headers, [](const auto& h) { return h.first.rfind("AMQ_SCHEDULED_", 0) == 0; });
   if (s.delay_ms == 0 && s.repeat == 0 && s.cron.empty()) return std::optional<broker::delay::Schedule>();
   if (auto st = broker::delay::validate(s); !st.ok()) return st.error();
+  // A cron that parses but has no due time (30 February) is refused by the
+  // engine only later, on its shard: a SEND without a receipt would then be
+  // dropped silently. Refuse it here, with the other header errors.
+  if (!s.cron.empty()) {
+    auto cron = broker::delay::Cron::parse(s.cron);
+    if (!broker::delay::first_occurrence(s, &*cron, now_ms()))
+      return make_error(Errc::kInvalidArgument, "AMQ_SCHEDULED_CRON '" + s.cron + "' never fires");
+  }
   return std::optional<broker::delay::Schedule>(std::move(s));
 }
 
