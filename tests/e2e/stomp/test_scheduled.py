@@ -130,17 +130,18 @@ class Scheduled(StompTest):
 
     # ---- bad headers ----
 
-    def check_refused(self, headers, expect_in_message):
+    def check_refused(self, headers, expect_in_message, receipt=True):
         q = "/queue/" + uniq("q")
         bystander, lb = self.stomp()
         self.subscribe_receipted(bystander, lb, q, "b")
         p, lp = self.stomp()
-        p.send(q, "refused", headers=headers, receipt="r-bad")
+        p.send(q, "refused", headers=headers, **({"receipt": "r-bad"} if receipt else {}))
         err = lp.wait_error()
         self.assertIsNotNone(err, f"no ERROR for {headers}")
         text = err.headers.get("message", "") + " " + err.body
         self.assertIn(expect_in_message, text, f"ERROR for {headers} does not say what is wrong")
-        self.assertEqual(err.headers.get("receipt-id"), "r-bad", "the ERROR does not say which frame it is about")
+        if receipt:
+            self.assertEqual(err.headers.get("receipt-id"), "r-bad", "the ERROR does not say which frame it is about")
         self.assertNotIn("r-bad", lp.receipts, "a refused SEND got a RECEIPT")
         # The other connection works on, and the refused message was not stored or scheduled.
         self.send_receipted(bystander, lb, q, "still-fine")
@@ -162,7 +163,10 @@ class Scheduled(StompTest):
 
     def test_cron_that_never_fires_is_refused(self):
         # 30 February: a valid expression with no due time at all.
-        self.check_refused({"AMQ_SCHEDULED_CRON": "0 0 30 2 *"}, "never fires")
+        # Also without a receipt: refused when the SEND is read, not dropped later without a word.
+        for receipt in (True, False):
+            with self.subTest(receipt=receipt):
+                self.check_refused({"AMQ_SCHEDULED_CRON": "0 0 30 2 *"}, "never fires", receipt)
 
     # ---- AMQ_SCHEDULED_CRON ----
 
