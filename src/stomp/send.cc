@@ -47,9 +47,9 @@ result<int64_t> header_i64(const Frame& f, std::string_view name, int64_t max) {
 // again if a consumer sends it on.
 result<std::optional<broker::delay::Schedule>> Session::schedule_of(Frame& f) {
   broker::delay::Schedule s;
-  auto delay = header_i64(f, "AMQ_SCHEDULED_DELAY", INT64_MAX);
+  auto delay = header_i64(f, "AMQ_SCHEDULED_DELAY", broker::delay::kMaxScheduleMs);
   if (!delay.ok()) return delay.error();
-  auto period = header_i64(f, "AMQ_SCHEDULED_PERIOD", INT64_MAX);
+  auto period = header_i64(f, "AMQ_SCHEDULED_PERIOD", broker::delay::kMaxScheduleMs);
   if (!period.ok()) return period.error();
   auto repeat = header_i64(f, "AMQ_SCHEDULED_REPEAT", INT32_MAX);
   if (!repeat.ok()) return repeat.error();
