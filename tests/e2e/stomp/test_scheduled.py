@@ -104,6 +104,38 @@ class Scheduled(StompTest):
                                        ("now", {})])
         self.assertEqual(self.settle(lc, 3, quiet=QUIET_S + 0.3), ["now", "rep", "rep"])
 
+    def test_long_delay_is_held(self):
+        # Ten years: held (the receipt says so) and not delivered, while an undelayed one is.
+        q = "/queue/" + uniq("q")
+        _, lc = self.collect(q)
+        p, lp = self.stomp()
+        ten_years_ms = 10 * 366 * 24 * 3600 * 1000
+        self.send_pipelined(p, lp, q, [("later", {"AMQ_SCHEDULED_DELAY": str(ten_years_ms)}),
+                                       ("rep", {"AMQ_SCHEDULED_PERIOD": str(ten_years_ms),
+                                                "AMQ_SCHEDULED_REPEAT": "5"}),
+                                       ("now", {})])
+        # "rep"'s first delivery is due at once; its repeats are years away.
+        self.assertEqual(sorted(self.settle(lc, 2)), ["now", "rep"])
+
+    # ---- transactions ----
+
+    def test_scheduled_send_in_transaction_is_held_from_commit_and_dropped_by_abort(self):
+        q = "/queue/" + uniq("q")
+        _, lc = self.collect(q)
+        p, lp = self.stomp()
+        delay = {"AMQ_SCHEDULED_DELAY": str(HOLD_MS)}
+        aborted = p.begin()
+        p.send(q, "aborted", headers=delay, transaction=aborted)
+        p.abort(aborted)
+        tx = p.begin()
+        p.send(q, "committed", headers=delay, transaction=tx)
+        p.send(q, "in-tx-now", transaction=tx)
+        p.commit(tx, receipt="c")
+        self.assertTrue(lp.wait_receipt("c"))
+        self.send_receipted(p, lp, q, "after-commit")
+        self.assertEqual(self.settle(lc, 3), ["in-tx-now", "after-commit", "committed"])
+        self.assertEqual(lp.errors, [])
+
     # ---- destinations ----
 
     def test_scheduled_send_to_topic_reaches_subscriber(self):
@@ -154,6 +186,12 @@ class Scheduled(StompTest):
             ({"AMQ_SCHEDULED_DELAY": "12ms"}, "AMQ_SCHEDULED_DELAY"),
             ({"AMQ_SCHEDULED_PERIOD": "-5", "AMQ_SCHEDULED_REPEAT": "2"}, "AMQ_SCHEDULED_PERIOD"),
             ({"AMQ_SCHEDULED_REPEAT": "twice"}, "AMQ_SCHEDULED_REPEAT"),
+            # Past int64 ms once added to the clock: refused rather than wrapped into the past.
+            ({"AMQ_SCHEDULED_DELAY": str(2**63 - 1)}, "AMQ_SCHEDULED_DELAY"),
+            ({"AMQ_SCHEDULED_DELAY": str(2**63)}, "AMQ_SCHEDULED_DELAY"),
+            ({"AMQ_SCHEDULED_PERIOD": str(2**62), "AMQ_SCHEDULED_REPEAT": "3"}, "AMQ_SCHEDULED_PERIOD"),
+            ({"AMQ_SCHEDULED_PERIOD": str(2**40), "AMQ_SCHEDULED_REPEAT": str(2**30)}, "period*repeat"),
+            ({"AMQ_SCHEDULED_REPEAT": str(2**31)}, "AMQ_SCHEDULED_REPEAT"),
             ({"AMQ_SCHEDULED_CRON": "*"}, "5 fields"),
             ({"AMQ_SCHEDULED_CRON": "61 * * * *"}, "minute"),
         ]
