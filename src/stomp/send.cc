@@ -24,12 +24,16 @@ int64_t now_ms() {
       .count();
 }
 
-int64_t header_i64(const Frame& f, std::string_view name, bool* bad) {
+// Integer header `name` (0 when absent), from 0 to `max`; otherwise an error
+// naming the header and its value, so the client can tell which one is wrong.
+result<int64_t> header_i64(const Frame& f, std::string_view name, int64_t max) {
   auto h = f.header(name);
-  if (!h) return 0;
+  if (!h) return int64_t(0);
   auto v = parse_number<int64_t>(*h);
-  if (!v || *v < 0) *bad = true;
-  return v.value_or(0);
+  if (!v || *v < 0 || *v > max)
+    return make_error(Errc::kInvalidArgument, "invalid " + std::string(name) + " header '" + std::string(*h) +
+                                                  "': must be an integer from 0 to " + std::to_string(max));
+  return *v;
 }
 
 }  // namespace
@@ -41,18 +45,28 @@ int64_t header_i64(const Frame& f, std::string_view name, bool* bad) {
 // headers are removed from the frame: they must not schedule the message
 // again if a consumer sends it on.
 result<std::optional<broker::delay::Schedule>> Session::schedule_of(Frame& f) {
-  bool bad = false;
   broker::delay::Schedule s;
-  s.delay_ms = header_i64(f, "AMQ_SCHEDULED_DELAY", &bad);
-  s.period_ms = header_i64(f, "AMQ_SCHEDULED_PERIOD", &bad);
-  int64_t repeat = header_i64(f, "AMQ_SCHEDULED_REPEAT", &bad);
-  if (bad || repeat > INT32_MAX)
-    return make_error(Errc::kInvalidArgument, "invalid AMQ_SCHEDULED_DELAY, _PERIOD or _REPEAT header");
-  s.repeat = int32_t(repeat);
+  auto delay = header_i64(f, "AMQ_SCHEDULED_DELAY", broker::delay::kMaxScheduleMs);
+  if (!delay.ok()) return delay.error();
+  auto period = header_i64(f, "AMQ_SCHEDULED_PERIOD", broker::delay::kMaxScheduleMs);
+  if (!period.ok()) return period.error();
+  auto repeat = header_i64(f, "AMQ_SCHEDULED_REPEAT", INT32_MAX);
+  if (!repeat.ok()) return repeat.error();
+  s.delay_ms = *delay;
+  s.period_ms = *period;
+  s.repeat = int32_t(*repeat);
   s.cron = std::string(f.header("AMQ_SCHEDULED_CRON").value_or(""));
   std::erase_if(f.headers, [](const auto& h) { return h.first.rfind("AMQ_SCHEDULED_", 0) == 0; });
   if (s.delay_ms == 0 && s.repeat == 0 && s.cron.empty()) return std::optional<broker::delay::Schedule>();
   if (auto st = broker::delay::validate(s); !st.ok()) return st.error();
+  // A cron that parses but has no due time (30 February) is refused by the
+  // engine only later, on its shard: a SEND without a receipt would then be
+  // dropped silently. Refuse it here, with the other header errors.
+  if (!s.cron.empty()) {
+    auto cron = broker::delay::Cron::parse(s.cron);
+    if (!broker::delay::first_occurrence(s, &*cron, now_ms()))
+      return make_error(Errc::kInvalidArgument, "AMQ_SCHEDULED_CRON '" + s.cron + "' never fires");
+  }
   return std::optional<broker::delay::Schedule>(std::move(s));
 }
 

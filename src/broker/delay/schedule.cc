@@ -1,6 +1,7 @@
 #include "broker/delay/schedule.h"
 
 #include <algorithm>
+#include <string>
 
 namespace wharf::broker::delay {
 
@@ -8,6 +9,10 @@ status validate(const Schedule& s) {
   if (s.delay_ms < 0) return make_error(Errc::kInvalidArgument, "delay must not be negative");
   if (s.period_ms < 0) return make_error(Errc::kInvalidArgument, "period must not be negative");
   if (s.repeat < 0) return make_error(Errc::kInvalidArgument, "repeat must not be negative");
+  if (s.delay_ms > kMaxScheduleMs || s.period_ms > kMaxScheduleMs ||
+      (s.repeat > 0 && s.period_ms > kMaxScheduleMs / s.repeat))
+    return make_error(Errc::kInvalidArgument, "delay, period and period*repeat must each be at most " +
+                                                  std::to_string(kMaxScheduleMs) + " ms (100 years)");
   if (!s.cron.empty()) {
     auto c = Cron::parse(s.cron);
     if (!c.ok()) return c.error();

@@ -53,7 +53,14 @@ struct Occurrence {
   bool operator==(const Occurrence&) const = default;
 };
 
-// kInvalidArgument for negative numbers or a bad cron (or one that never fires).
+// The furthest ahead a schedule may reach: delay, period and period*repeat
+// each at most this (100 years). Due times are int64 ms since the epoch;
+// without a bound, now+delay or period*k could overflow into the past and
+// break the engine's slot arithmetic.
+inline constexpr int64_t kMaxScheduleMs = int64_t(36525) * 24 * 3600 * 1000;  // 36525 days
+
+// kInvalidArgument for negative numbers, numbers past kMaxScheduleMs, or a
+// bad cron.
 status validate(const Schedule& s);
 // The first delivery of a schedule made at `now_ms`. REQUIRES: validate(s).
 // nullopt only for a cron that never fires.

@@ -2,6 +2,8 @@
 // schedule arithmetic of repeat/period runs.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "broker/delay/cron.h"
 #include "broker/delay/schedule.h"
 
@@ -128,6 +130,14 @@ TEST(ScheduleMath, ValidateRejectsNegativesAndBadCron) {
   EXPECT_FALSE(validate(sched(0, 0, -1, "")).ok());
   EXPECT_FALSE(validate(sched(0, 0, 0, "nope")).ok());
   EXPECT_TRUE(validate(sched(5, 5, 2, "* * * * *")).ok());
+  // Due times must not overflow: a delay, a period or period x repeat past
+  // a century is refused (INT64_MAX once wrapped into the past and crashed
+  // the engine).
+  EXPECT_TRUE(validate(sched(kMaxScheduleMs, 0, 0, "")).ok());
+  EXPECT_FALSE(validate(sched(kMaxScheduleMs + 1, 0, 0, "")).ok());
+  EXPECT_FALSE(validate(sched(INT64_MAX, 0, 0, "")).ok());
+  EXPECT_FALSE(validate(sched(0, kMaxScheduleMs + 1, 1, "")).ok());
+  EXPECT_FALSE(validate(sched(0, kMaxScheduleMs / 2 + 1, 2, "")).ok());
 }
 
 }  // namespace
