@@ -170,6 +170,10 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   void attach(Sub sub, const std::string& queue, const Frame& f, uint32_t prefetch, bool purge_first,
               std::shared_ptr<const broker::selector::Selector> selector);
   void deliver(uint64_t serial, broker::queue::Delivery&& d);
+  // Writes the MESSAGE frame of delivery `d` (connection ack id `tag`) of subscription `s`.
+  void write_message(const Sub& s, uint64_t tag, const broker::queue::Delivery& d, std::string_view destination);
+  // Pauses every subscription while too much output waits for the socket.
+  void pause_if_congested();
   void queue_cancelled(uint64_t serial);
   void set_paused(Sub& s, bool paused);
   void pause_all(bool paused);

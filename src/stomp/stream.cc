@@ -102,7 +102,6 @@ void Session::stream_deliver(uint64_t serial, std::vector<broker::StreamRecord>&
   std::vector<uint64_t> settled;
   for (auto& r : records) {
     uint64_t tag = next_tag_++;
-    std::string mid = id_prefix_ + std::to_string(tag);
     s->reader->delivered(tag);
     if (s->ack == AckMode::kAuto) settled.push_back(tag);
     else unacked_.emplace(tag, Unacked{serial, kStreamSlot, queue::DeliveryTag(tag)});
@@ -110,20 +109,10 @@ void Session::stream_deliver(uint64_t serial, std::vector<broker::StreamRecord>&
     d.enqueued_at_ms = r.timestamp_ms;
     d.message = std::move(r.message);
     d.message.headers.set("x-stream-offset", queue::Value(int64_t(r.offset)));
-    MessageMeta meta;
-    meta.subscription = s->id;
-    meta.message_id = mid;
-    if (version_ == Version::k1_2 && s->ack != AckMode::kAuto) meta.ack = mid;
-    meta.destination = dest;
-    OutBuffer out;
-    append_message_frame(d, meta, version_, out);
-    send_raw(std::move(out));
+    write_message(*s, tag, d, dest);
   }
   if (!settled.empty()) s->reader->settle(settled);
-  if (!output_paused_ && transport_->queued_output_bytes() > kOutputHighBytes) {
-    output_paused_ = true;
-    pause_all(true);
-  }
+  pause_if_congested();
 }
 
 }  // namespace wharf::stomp

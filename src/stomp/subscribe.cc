@@ -266,19 +266,27 @@ void Session::deliver(uint64_t serial, queue::Delivery&& d) {
     return;
   }
   uint64_t tag = next_tag_++;
-  std::string mid = id_prefix_ + std::to_string(tag);
   if (s->ack != AckMode::kAuto) unacked_.emplace(tag, Unacked{serial, s->queue, d.tag});
   // A topic subscriber sees the topic the message went to (it may have
   // subscribed with wildcards); a queue subscriber its queue.
-  std::string dest = s->own_queue ? destination_of(d.message.exchange, d.message.routing_key) : s->destination;
+  write_message(*s, tag, d,
+                s->own_queue ? destination_of(d.message.exchange, d.message.routing_key) : s->destination);
+  pause_if_congested();
+}
+
+void Session::write_message(const Sub& s, uint64_t tag, const queue::Delivery& d, std::string_view destination) {
+  std::string mid = id_prefix_ + std::to_string(tag);
   MessageMeta meta;
-  meta.subscription = s->id;
+  meta.subscription = s.id;
   meta.message_id = mid;
-  if (version_ == Version::k1_2 && s->ack != AckMode::kAuto) meta.ack = mid;
-  meta.destination = dest;
+  if (version_ == Version::k1_2 && s.ack != AckMode::kAuto) meta.ack = mid;
+  meta.destination = destination;
   OutBuffer out;
   append_message_frame(d, meta, version_, out);
   send_raw(std::move(out));
+}
+
+void Session::pause_if_congested() {
   if (!output_paused_ && transport_->queued_output_bytes() > kOutputHighBytes) {
     output_paused_ = true;
     pause_all(true);
