@@ -71,17 +71,6 @@ std::string amqp_topic_pattern(std::string_view name) {
   return out;
 }
 
-std::string virtual_topic_of(std::string_view queue) {
-  std::string_view s = queue;
-  if (!strip(s, "Consumer.")) return "";
-  size_t dot = s.find('.');
-  if (dot == 0 || dot == std::string_view::npos) return "";
-  s.remove_prefix(dot + 1);
-  std::string_view rest = s;
-  if (!strip(rest, "VirtualTopic.") || rest.empty()) return "";
-  return std::string(s);
-}
-
 std::string destination_of(std::string_view exchange, std::string_view routing_key) {
   if (exchange.empty()) return "/queue/" + std::string(routing_key);
   if (exchange == "amq.topic") return "/topic/" + std::string(routing_key);

@@ -49,10 +49,6 @@ result<Destination> parse_destination(std::string_view text);
 // ActiveMQ's topic wildcards in AMQP topic syntax: "a.>" -> "a.#".
 std::string amqp_topic_pattern(std::string_view name);
 
-// The virtual-topic key a queue named Consumer.<group>.VirtualTopic.<X>
-// listens to ("VirtualTopic.<X>"), or "" for any other name.
-std::string virtual_topic_of(std::string_view queue);
-
 // The STOMP destination a message published to (exchange, key) is shown
 // with on MESSAGE frames.
 std::string destination_of(std::string_view exchange, std::string_view routing_key);

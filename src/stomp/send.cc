@@ -8,6 +8,7 @@
 
 #include "base/logging.h"
 #include "broker/header_values.h"
+#include "broker/virtual_topics.h"
 #include "stomp/message_map.h"
 #include "stomp/numbers.h"
 #include "stomp/session.h"
@@ -106,14 +107,8 @@ bool Session::ensure_queue(const std::string& name, const Frame& about) {
     dlq.durable = true;
     if (!registry_.find_queue(vhost_, dlq.name).ok()) (void)registry_.declare_queue(vhost_, dlq, routing::kNoOwner);
   }
-  if (std::string vt = virtual_topic_of(name); !vt.empty()) {
-    routing::BindingDef b;
-    b.source = "amq.topic";
-    b.destination = name;
-    b.routing_key = vt;
-    if (auto st = registry_.bind(vhost_, b); !st.ok())
-      WLOG_ERROR("stomp", "binding virtual topic queue '{}': {}", name, st.error().message);
-  }
+  if (auto st = broker::bind_virtual_topic(registry_, vhost_, name); !st.ok())
+    WLOG_ERROR("stomp", "binding virtual topic queue '{}': {}", name, st.error().message);
   return true;
 }
 

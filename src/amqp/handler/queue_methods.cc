@@ -5,6 +5,7 @@
 #include "amqp/handler/session.h"
 #include "amqp/handler/value_convert.h"
 #include "base/logging.h"
+#include "broker/virtual_topics.h"
 
 namespace wharf::amqp {
 
@@ -50,6 +51,9 @@ void Session::queue_declare(Channel& c, ChannelContext& ch, msg::QueueDeclare& m
   if (def.queue_type() == "stream") return stream_declared(c, ch, def, m.nowait, m.passive);
 
   if (created) {
+    // ActiveMQ's virtual topics, as for STOMP (broker/virtual_topics.h).
+    if (auto st = broker::bind_virtual_topic(registry_, vhost_, def.name); !st.ok())
+      WLOG_ERROR("amqp", "binding virtual topic queue '{}': {}", def.name, st.error().message);
     // A new queue is empty and unused: declare-ok needs nothing from its
     // shard. The open is posted there; anything this channel sends the
     // queue later is posted after it (FIFO between shards), and a failed

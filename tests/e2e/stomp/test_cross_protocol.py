@@ -167,6 +167,19 @@ class CrossProtocol(StompTest):
         self.assertEqual(err.headers.get("receipt-id"), "r-x")
         self.assertIn("exchange", (err.headers.get("message", "") + err.body).lower())
 
+    def test_virtual_topic_group_queue_declared_over_amqp(self):
+        # Consumer.<group>.VirtualTopic.<X> declared by an AMQP client gets its copy of
+        # what STOMP sends to /topic/VirtualTopic.<X>, as a STOMP-created one does.
+        topic = "VirtualTopic." + uniq("vt").replace(".", "-")
+        group_q = "Consumer.amqp." + topic
+        ch = self.channel()
+        ch.queue_declare(group_q, durable=True)
+        p, lp = self.stomp()
+        self.send_receipted(p, lp, "/topic/" + topic, "for every group")
+        method, _, body = amqp_get(ch, group_q)
+        self.assertIsNotNone(method, "the virtual topic message did not reach the AMQP-declared group queue")
+        self.assertEqual(body, b"for every group")
+
     def kafka_conf(self, **extra):
         m = re.search(r"kafka listening on \S+ \(port (\d+)\)", self.broker.output())
         self.assertIsNotNone(m, "the broker did not log its Kafka port")

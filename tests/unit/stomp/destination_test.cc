@@ -61,15 +61,6 @@ TEST(Destination, TopicWildcards) {
   EXPECT_EQ(amqp_topic_pattern("a.>b"), "a.>b");  // only a whole word is a wildcard
 }
 
-TEST(Destination, VirtualTopics) {
-  EXPECT_EQ(virtual_topic_of("Consumer.A.VirtualTopic.Orders"), "VirtualTopic.Orders");
-  EXPECT_EQ(virtual_topic_of("Consumer.billing.VirtualTopic.a.b"), "VirtualTopic.a.b");
-  EXPECT_EQ(virtual_topic_of("Consumer.A.Orders"), "");
-  EXPECT_EQ(virtual_topic_of("Consumer..VirtualTopic.Orders"), "");
-  EXPECT_EQ(virtual_topic_of("Consumer.A.VirtualTopic."), "");
-  EXPECT_EQ(virtual_topic_of("orders"), "");
-}
-
 TEST(Destination, ShownOnMessages) {
   EXPECT_EQ(destination_of("", "orders"), "/queue/orders");
   EXPECT_EQ(destination_of("amq.topic", "a.b"), "/topic/a.b");
