@@ -279,6 +279,10 @@ void Session::disconnect(Frame&& f) {
   // once (that one may be opened as soon as the RECEIPT arrives, before
   // this socket's close is noticed).
   release_client_id();
+  // Nothing more is delivered to it after its RECEIPT (the barrier below
+  // runs after these on every shard): its subscriptions end now, their
+  // unacked messages go back to their queues.
+  release_queues();
   if (receipt.empty()) {
     transport_->close_after_flush();
     return;
@@ -437,16 +441,18 @@ void Session::on_output_drained() {
   pause_all(false);
 }
 
-void Session::on_close() {
-  if (closed_) return;
-  closed_ = true;
-  transport_->disarm_timer();
-  release_client_id();
+void Session::release_queues() {
   // Requeue every unacked delivery and drop our consumers, queue by queue.
   std::vector<bool> had_consumer(queues_.size(), false);
   for (auto& [_, s] : subs_) {
-    if (s.reader) s.reader->stop();
-    else had_consumer[s.queue] = true;
+    if (s.reader) {
+      s.reader->stop();
+      continue;
+    }
+    had_consumer[s.queue] = true;
+    // Auto-ack deliveries already on their way here are settled in their
+    // queue: they are still written (see unsubscribe()).
+    if (s.ack == AckMode::kAuto) leaving_.emplace(s.serial, s);
   }
   for (size_t i = 0; i < queues_.size(); ++i) {
     shards_.run_at(queues_[i].shard,
@@ -458,8 +464,18 @@ void Session::on_close() {
                    });
   }
   subs_.clear();
+  sub_ids_.clear();
   unacked_.clear();
   txs_.clear();
+}
+
+void Session::on_close() {
+  if (closed_) return;
+  closed_ = true;
+  transport_->disarm_timer();
+  release_client_id();
+  release_queues();
+  leaving_.clear();
   pending_.clear();
   // Our exclusive queues (temporary queues, non-durable topic subscriptions)
   // die with the connection.

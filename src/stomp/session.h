@@ -130,6 +130,9 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   // frame at fault: its receipt header is echoed as receipt-id.
   void protocol_error(std::string message, std::string detail = {}, const Frame* about = nullptr);
   void release_client_id();
+  // Ends every subscription: consumers removed and unacked deliveries
+  // requeued on their queues, stream readers stopped.
+  void release_queues();
   void send_frame(const Frame& f);
   void send_raw(OutBuffer&& out);
   void update_reading();

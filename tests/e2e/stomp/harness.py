@@ -170,6 +170,13 @@ class StompTest(amqp_harness.BrokerTest):
             self.assertEqual(f.command, "CONNECTED", f)
         return r
 
+    def bye(self, conn, listener):
+        """DISCONNECT with a receipt, waited for: the broker has ended the connection's
+        subscriptions (unacked messages are back in their queues) and stored what it sent."""
+        rid = uniq("bye")
+        conn.disconnect(receipt=rid)
+        self.assertTrue(listener.wait_receipt(rid), "no RECEIPT for DISCONNECT")
+
     def send_receipted(self, conn, listener, destination, body, **headers):
         """SEND with a receipt, waited for: the broker has taken the message."""
         rid = uniq("r")

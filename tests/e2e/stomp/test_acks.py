@@ -23,7 +23,7 @@ class Acks(StompTest):
         c, lc = self.stomp()
         self.subscribe_receipted(c, lc, q, "drain")
         wait_until(lambda: False, QUIET_S)
-        c.disconnect()
+        self.bye(c, lc)
         return lc.bodies()
 
     def test_auto_ack_consumes(self):
@@ -34,7 +34,7 @@ class Acks(StompTest):
         got = lc.wait_messages(4)
         self.assertEqual([m.body for m in got], sent)
         self.assertNotIn("ack", got[0].headers, "auto-ack MESSAGE carries an ack id")
-        c.disconnect()
+        self.bye(c, lc)
         self.assertEqual(self.drain(q), [], "auto-acked messages came back")
 
     def test_client_ack_is_cumulative(self):
@@ -48,7 +48,7 @@ class Acks(StompTest):
             self.assertNotEqual(m.headers.get("redelivered"), "true")  # Wharf omits it when false
         c.ack(got[2].headers["ack"], receipt="acked")  # m3: acks m1..m3
         self.assertTrue(lc.wait_receipt("acked"))
-        c.disconnect()
+        self.bye(c, lc)
         d, ld = self.stomp()
         self.subscribe_receipted(d, ld, q, "s", ack="client")
         again = ld.wait_messages(3)
@@ -85,7 +85,7 @@ class Acks(StompTest):
         got = lc.wait_messages(3)
         c.ack(got[1].headers["message-id"], "s", receipt="acked")
         self.assertTrue(lc.wait_receipt("acked"))
-        c.disconnect()
+        self.bye(c, lc)
         self.assertEqual(self.drain(q), ["end"])
 
     def test_client_individual_acks_only_that_message(self):

@@ -91,7 +91,9 @@ class CrossProtocol(StompTest):
         self.assertEqual(len(m), 1)
         self.assertEqual(m[0].headers.get("a:b"), "c\nd:e\\f")
         # 1.0 cannot escape: the name with ':' is left out, values end at a line break.
-        c12.disconnect()
+        # After its DISCONNECT receipt the first subscriber gets nothing more.
+        c12.disconnect(receipt="bye")
+        self.assertTrue(l12.wait_receipt("bye"))
         r = self.raw(connect=True, version="1.0")
         r.send_frame("SUBSCRIBE", [("destination", f"/amq/queue/{q}")])
         ch.basic_publish("", q, b"y", pika.BasicProperties(headers={"a:b": "gone", "multi": "one\ntwo", "plain": "p"}))

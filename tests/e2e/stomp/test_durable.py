@@ -59,7 +59,7 @@ class Durable(StompTest):
         c, lc = self.subscriber(cid, topic, name)
         c.unsubscribe("d", headers={"activemq.subscriptionName": name}, receipt="u")
         self.assertTrue(lc.wait_receipt("u"))
-        c.disconnect()
+        self.bye(c, lc)
         self.publish(topic, ["old"])
         _, lc2 = self.subscriber(cid, topic, name)
         self.publish(topic, ["new"])
@@ -91,7 +91,7 @@ class Durable(StompTest):
         c, lc = self.subscriber(cid, topic, name)
         c.unsubscribe("d", receipt="u")  # no name: only this session's subscription ends
         self.assertTrue(lc.wait_receipt("u"))
-        c.disconnect()
+        self.bye(c, lc)
         self.publish(topic, ["kept for me"])
         _, lc2 = self.subscriber(cid, topic, name)
         self.assertEqual([m.body for m in lc2.wait_messages(1)], ["kept for me"])
