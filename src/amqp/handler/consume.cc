@@ -234,12 +234,16 @@ void Session::basic_cancel(Channel& c, ChannelContext& ch, const msg::BasicCance
     return;
   }
   Consumer k = it->second;
-  c.consumers.erase(it);
   if (k.stream) {
+    c.consumers.erase(it);
     stream_cancel(c, k);
     if (!m.nowait) ch.send(msg::BasicCancelOk{m.consumer_tag});
     return;
   }
+  // The consumer stays until the queue has cancelled it: deliveries already
+  // on their way here (a no-ack one is settled in the queue when handed
+  // out) are written before cancel-ok, as RabbitMQ allows, not lost. The
+  // channel is busy meanwhile, so the tag cannot be reused before that.
   const QueueSlot& q = c.queues[k.queue];
   set_busy(c);
   uint16_t cid = c.id;
@@ -255,8 +259,10 @@ void Session::basic_cancel(Channel& c, ChannelContext& ch, const msg::BasicCance
         return true;
       },
       [this, cid, sess, tag = m.consumer_tag, nowait = m.nowait](bool) {
-        if (Channel* c = live(cid, sess))
+        if (Channel* c = live(cid, sess)) {
+          c->consumers.erase(tag);
           if (!nowait) c->ctx.lock()->send(msg::BasicCancelOk{tag});
+        }
         resume(cid);
       });
 }

@@ -283,3 +283,29 @@ test('a channel error (404, 406) closes only that channel; the connection and it
     assert.equal(fresh.closedWith, null)
   })
 })
+
+test('a no-ack consumer cancelled at once still gets every message handed out before cancel-ok', async () => {
+  // A no-ack message is settled in its queue when it is handed out. Those still on
+  // their way to the connection's shard when basic.cancel arrives must reach the
+  // client before cancel-ok (amqplib keeps the consumer until then), or they are gone.
+  // Only a queue on another shard than the connection can show it: 16 queues make
+  // one such queue all but certain.
+  await withAmqp(async env => {
+    const conn = await env.connect()
+    const pub = await env.channel(conn, { confirm: true })
+    const perQueue = 300
+    const queues = Array.from({ length: 16 }, (_, i) => env.name(`cancel${i}`))
+    for (const q of queues) {
+      await pub.assertQueue(q, { exclusive: true })
+      await publishAll(pub, '', q, numbered('m', perQueue))
+    }
+    const ch = await env.channel(conn)
+    for (const q of queues) {
+      let received = 0
+      const { consumerTag } = await ch.consume(q, () => { received++ }, { noAck: true })
+      await ch.cancel(consumerTag)
+      const left = (await pub.checkQueue(q)).messageCount
+      assert.equal(received + left, perQueue, `${q}: ${received} delivered + ${left} left: messages lost at cancel`)
+    }
+  })
+})
