@@ -188,14 +188,7 @@ void Session::publish(Frame&& f, uint64_t seq) {
       t.routing_key.clear();
       t.queue = key;
     }
-    broker::StoreFanout::PartDone done;
-    if (seq) {
-      std::weak_ptr<Session> weak = weak_from_this();
-      done = [weak, seq](bool ok) {
-        if (auto self = weak.lock(); self && !self->closed_) self->part_done(seq, ok);
-      };
-    }
-    return fanout_.schedule(std::move(t), *made, std::move(**sched), std::move(done));
+    return fanout_.schedule(std::move(t), *made, std::move(**sched), receipt_part(seq));
   }
   // Only a headers exchange looks at the headers: convert them just then.
   const routing::Table* hp = nullptr;
@@ -219,18 +212,25 @@ void Session::publish(Frame&& f, uint64_t seq) {
     (d.kind == routing::DestKind::kQueue ? pub_queues_ : pub_topics_).push_back(d.name);
 
   auto message = std::make_shared<const queue::Message>(std::move(*made));
-  broker::StoreFanout::PartDone done;
   if (seq) {
-    size_t parts = pub_queues_.size() + pub_topics_.size();
-    for (auto& p : pending_)
-      if (p.seq == seq) p.parts += int(parts) - 1;
-    std::weak_ptr<Session> weak = weak_from_this();
-    done = [weak, seq](bool ok) {
-      if (auto self = weak.lock(); self && !self->closed_) self->part_done(seq, ok);
-    };
-    if (parts == 0) flush_receipts();
+    // The receipt's one part becomes one per destination (none: it is done).
+    add_parts(seq, int(pub_queues_.size() + pub_topics_.size()) - 1);
+    if (pub_queues_.empty() && pub_topics_.empty()) flush_receipts();
   }
-  fanout_.store(vhost_, message, pub_queues_, pub_topics_, std::move(done));
+  fanout_.store(vhost_, message, pub_queues_, pub_topics_, receipt_part(seq));
+}
+
+broker::StoreFanout::PartDone Session::receipt_part(uint64_t seq) {
+  if (!seq) return {};
+  std::weak_ptr<Session> weak = weak_from_this();
+  return [weak, seq](bool ok) {
+    if (auto self = weak.lock(); self && !self->closed_) self->part_done(seq, ok);
+  };
+}
+
+void Session::add_parts(uint64_t seq, int n) {
+  for (auto& p : pending_)
+    if (p.seq == seq) p.parts += n;
 }
 
 bool Session::held_in_tx(Frame& f) {
@@ -271,10 +271,7 @@ void Session::commit(Frame&& f) {
     // Replayed as if sent now, without the transaction header.
     std::erase_if(op.headers, [](const auto& h) { return h.first == "transaction" || h.first == "receipt"; });
     if (op.command == "SEND") {
-      if (seq) {
-        for (auto& p : pending_)
-          if (p.seq == seq) ++p.parts;
-      }
+      if (seq) add_parts(seq, 1);
       publish(std::move(op), seq);
     } else {
       bool positive = op.command == "ACK";

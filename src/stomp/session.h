@@ -145,6 +145,10 @@ class Session final : public net::Session, public std::enable_shared_from_this<S
   uint64_t open_pending(std::string receipt, int parts, bool disconnect = false);
   void part_done(uint64_t seq, bool ok);
   void flush_receipts();
+  // Pending receipt `seq` waits for `n` more parts (negative: fewer).
+  void add_parts(uint64_t seq, int n);
+  // The StoreFanout callback that completes one part of receipt `seq` (null for 0).
+  broker::StoreFanout::PartDone receipt_part(uint64_t seq);
 
   // ---- SEND, BEGIN/COMMIT/ABORT (send.cc) ----
   void send(Frame&& f);
